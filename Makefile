@@ -63,7 +63,7 @@ check-readme: $(STAMP)  ## README.md is up to date with nbs/index.ipynb
 	@echo "ok: README up to date"
 
 nbtest: $(STAMP)  ## run every notebook's tests (slow and cuda cells skipped)
-	$(BIN)/nbdev_test --n_workers 2 --timing --skip_file_re '^_'
+	$(BIN)/nbdev_test --n_workers 2 --timing --skip_folder_re '^(experiments|[_.].*)$$'
 
 pytest: $(STAMP)  ## pytest tests/
 	$(PY) -m pytest tests -q -p no:cacheprovider
