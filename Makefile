@@ -79,7 +79,8 @@ lab: $(STAMP)  ## open JupyterLab on nbs/ with the venv's kernel
 	$(BIN)/jupyter lab --notebook-dir=nbs
 
 bench: $(STAMP)  ## run the benchmarks in bench/ (prints ratios, appends to bench/RESULTS.md)
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+	$(PY) -m pip install --quiet -e ".[bench]"
+	@for b in bench/[a-z]*.py; do echo "== $$b"; $(PY) $$b; done
 
 clean:  ## remove generated run outputs (not the venv)
 	rm -rf runs .cache _proc _docs

@@ -8,7 +8,6 @@ cfg = ConfigParser(delimiters=["="])
 cfg.read(Path(__file__).parent / "settings.ini", encoding="utf-8")
 cfg = cfg["DEFAULT"]
 
-licenses = {"apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License")}
 status_names = ["Planning", "Pre-Alpha", "Alpha", "Beta", "Production/Stable", "Mature", "Inactive"]
 
 
@@ -16,7 +15,6 @@ def _split(key):
     return [r for r in cfg.get(key, "").split() if r]
 
 
-lic = licenses[cfg["license"]]
 setuptools.setup(
     name=cfg["lib_name"],
     version=cfg["version"],
@@ -25,12 +23,11 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     author=cfg["author"],
     author_email=cfg["author_email"],
-    license=lic[0],
+    license="Apache-2.0",
     keywords=cfg["keywords"],
     classifiers=[
         f"Development Status :: {cfg['status']} - {status_names[int(cfg['status'])]}",
         f"Intended Audience :: {cfg['audience']}",
-        f"License :: {lic[1]}",
         f"Natural Language :: {cfg['language']}",
         "Programming Language :: Python :: 3.11",
     ],
@@ -39,7 +36,7 @@ setuptools.setup(
     include_package_data=True,
     package_data={"lgvq": ["assets/*"]},
     install_requires=_split("requirements"),
-    extras_require={"dev": _split("dev_requirements")},
+    extras_require={"dev": _split("dev_requirements"), "bench": _split("bench_requirements")},
     entry_points={
         "console_scripts": _split("console_scripts"),
         "nbdev": [f"{cfg['lib_name']}={cfg['lib_name']}._modidx:d"],

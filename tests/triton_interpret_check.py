@@ -51,6 +51,11 @@ for metric in METRICS:
     torch.testing.assert_close(dist, r_dist, rtol=1e-5, atol=1e-5)
     assert near_min(z, e, metric, idx, 1e-5)
     n_cases += 1
+# NaN / Inf in z raise ValueError before the kernel runs
+for bad in (float("nan"), float("inf")):
+    zb = torch.randn(20, 8, generator=gen); zb[3, 2] = bad
+    try: nearest_code(zb, torch.randn(5, 8, generator=gen), path="triton"); raise AssertionError("no error for " + str(bad))
+    except ValueError as e: assert "z: expected finite" in str(e), e
 # bf16 is not checked here: Triton 3.8's interpreter mishandles bfloat16 tiles (NumPy has no bfloat16; tl.dot on
 # them returns garbage), so the bf16 kernel is checked on a GPU only (the `#| cuda` cells of nbs/01_kernels.ipynb).
 print(f"triton kernel (interpreter) == float64 reference on {n_cases} cases (l2 and cos, float32, incl. batched)")
