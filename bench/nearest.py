@@ -1,0 +1,160 @@
+"""Nearest-code search: lgvq vs its peers, side by side.
+
+Peers: the taming-transformers formula (||z||^2 + ||e||^2 - 2 z.e over the full N x K matrix, then argmin),
+torch.cdist + argmin, and vector-quantize-pytorch's VectorQuantize (eval mode; `pip install vector-quantize-pytorch`,
+the `bench` extra). Sizes N in {4096, 16384, 65536}, K in {1024, 8192, 16384}, D in {64, 256}.
+
+Before any time is printed, every method's indices are checked against lgvq's: they must be identical except on rows
+where the two best codes are closer (in float64) than float32 rounding can separate; such rows are counted.
+Time = median of repeats after a warm-up; peak memory = extra peak RSS of one call in a fresh process (CPU).
+
+Run:  .venv/bin/python bench/nearest.py [--quick] [--no-memory] [--device cuda]
+Targets: CPU - no slower than the fastest peer at every size, peak extra memory <= 1/4 of the N x K matrix at the
+largest size. GPU - fused Triton kernel >= 2x faster than matmul+argmin at N=65536, K=16384, D=256 (fp32 and bf16),
+with its TFLOP/s reported as a fraction of the same GPU's matmul rate.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import peak_rss_delta, report, table, timeit  # noqa: E402
+
+from lgvq.kernels import nearest_code  # noqa: E402
+
+
+def taming(z, e):
+    d = z.pow(2).sum(1, keepdim=True) + e.pow(2).sum(1) - 2 * z @ e.t()
+    return d.argmin(1)
+
+
+def cdist_argmin(z, e):
+    return torch.cdist(z, e).argmin(1)
+
+
+def make_vqp(e):
+    try:
+        from vector_quantize_pytorch import VectorQuantize
+    except ImportError:
+        return None
+    K, D = e.shape
+    vq = VectorQuantize(dim=D, codebook_size=K, decay=0.99).to(e.device).eval()
+    with torch.no_grad(): vq._codebook.embed.copy_(e[None].to(vq._codebook.embed.dtype))
+    def run(z, _e):
+        with torch.no_grad(): return vq(z[None])[1][0]
+    return run
+
+
+def matmul_argmin(z, e):
+    return (z @ e.t()).mul_(-2).add_(e.float().pow(2).sum(1).to(z.dtype)).argmin(1)
+
+
+def check_same(z, e, ref_idx, idx, name):
+    "Indices equal, or (near-)ties in float64; returns the number of tie rows."
+    diff = (idx.cpu() != ref_idx.cpu()).nonzero()[:, 0]
+    if len(diff) == 0: return 0
+    zz, ee = z[diff.to(z.device)].double(), e.double()
+    d = torch.cdist(zz, ee).pow(2)                                       # (r, K) in float64
+    a = d.gather(1, ref_idx[diff].to(z.device)[:, None])[:, 0]
+    b = d.gather(1, idx[diff].to(z.device)[:, None])[:, 0]
+    tol = 1e-5 * d.min(1).values.abs().clamp_min(1) * (4 if z.dtype == torch.float32 else 4000)
+    bad = ((a - b).abs() > tol).sum().item()
+    assert bad == 0, f"{name}: {bad} rows choose a code that is not (near-)nearest"
+    return len(diff)
+
+
+MEM_CODE = """
+import torch, sys
+sys.path.insert(0, {bench!r})
+torch.set_num_threads({threads})
+from nearest import taming, cdist_argmin, make_vqp
+from lgvq.kernels import nearest_code
+def setup():
+    global z, e, fn
+    z, e = torch.randn({N}, {D}), torch.randn({K}, {D})
+    fns = dict(lgvq=lambda z, e: nearest_code(z, e)[0], taming=taming, cdist=cdist_argmin, vqp=make_vqp(e))
+    fn = fns[{name!r}]
+    fn(z[:256], e)
+def run(): fn(z, e)
+"""
+
+
+def cpu(sizes, memory=True):
+    rows, misses = [], []
+    threads = torch.get_num_threads()
+    for N, K, D in sizes:
+        g = torch.Generator().manual_seed(N + K + D)
+        z, e = torch.randn(N, D, generator=g), torch.randn(K, D, generator=g)
+        methods = {"lgvq": lambda z, e: nearest_code(z, e)[0], "taming": taming, "cdist": cdist_argmin}
+        vqp = make_vqp(e)
+        if vqp is not None: methods["vqp"] = vqp
+        ref = methods["lgvq"](z, e)
+        ties = {n: check_same(z, e, ref, f(z, e), n) for n, f in methods.items() if n != "lgvq"}
+        times = {n: timeit(lambda f=f: f(z, e), repeats=3 if N * K > 2**28 else 5) for n, f in methods.items()}
+        mem = {}
+        if memory:
+            for n in methods:
+                code = MEM_CODE.format(bench=str(Path(__file__).parent), threads=threads, N=N, K=K, D=D, name=n)
+                r = peak_rss_delta(code)
+                mem[n] = r
+        fastest_peer = min(v for n, v in times.items() if n != "lgvq")
+        ratio = fastest_peer / times["lgvq"]
+        if ratio < 1: misses.append((N, K, D, ratio))
+        fmt_mem = lambda n: "—" if not memory or mem.get(n) is None else f"{mem[n] / 2**20:.0f}"
+        rows.append([N, K, D] + [f"{times[n] * 1e3:.1f}" for n in ["lgvq", "taming", "cdist"]]
+                    + [f"{times['vqp'] * 1e3:.1f}" if "vqp" in times else "n/a"]
+                    + [f"{ratio:.2f}x"] + [fmt_mem(n) for n in ["lgvq", "taming", "cdist", "vqp"]]
+                    + [f"{N * K * 4 / 2**20:.0f}", max(ties.values()) if ties else 0])
+        print(rows[-1], flush=True)
+    body = table(["N", "K", "D", "lgvq ms", "taming ms", "cdist ms", "vq-pytorch ms", "fastest peer / lgvq",
+                  "lgvq MiB", "taming MiB", "cdist MiB", "vq-pytorch MiB", "N×K fp32 MiB", "tie rows"], rows)
+    N, K, D = sizes[-1]
+    notes = [f"CPU target (no slower than the fastest peer at every size): "
+             + ("met" if not misses else f"NOT met at {len(misses)} size(s): " +
+                ", ".join(f"N={n} K={k} D={d} ({r:.2f}x)" for n, k, d, r in misses))]
+    if memory and rows[-1][8] != "—":
+        lg = float(rows[-1][8]); full = N * K * 4 / 2**20
+        notes.append(f"Peak extra memory at the largest size: lgvq {lg:.0f} MiB = {lg / full:.3f} of the N×K matrix "
+                     f"(target <= 0.25: {'met' if lg <= full / 4 else 'NOT met'}).")
+    notes.append("Tie rows: rows where a peer's index differs from lgvq's because two codes are equally near within "
+                 "float32 rounding (checked in float64); every other row is identical.")
+    report("Nearest-code search, CPU", body, "\n".join(notes))
+
+
+def gpu(dtypes=(torch.float32, torch.bfloat16), N=65536, K=16384, D=256):
+    rows = []
+    for dt in dtypes:
+        g = torch.Generator(device="cuda").manual_seed(0)
+        z = torch.randn(N, D, device="cuda", generator=g).to(dt)
+        e = torch.randn(K, D, device="cuda", generator=g).to(dt)
+        ref = nearest_code(z, e, path="triton")[0]
+        for name, f in [("matmul+argmin", matmul_argmin), ("taming", taming)]:
+            check_same(z.float(), e.float(), ref, f(z, e), name)
+        t_tri = timeit(lambda: nearest_code(z, e, path="triton"), device="cuda", warmup=3, repeats=20)
+        t_tf32 = timeit(lambda: nearest_code(z, e, path="triton", precision="tf32"), device="cuda", warmup=3, repeats=20) \
+            if dt == torch.float32 else None
+        t_mm = timeit(lambda: matmul_argmin(z, e), device="cuda", warmup=3, repeats=20)
+        t_gemm = timeit(lambda: z @ e.t(), device="cuda", warmup=3, repeats=20)
+        flops = 2 * N * K * D
+        rows.append([str(dt).split(".")[1], f"{t_tri * 1e3:.2f}", "—" if t_tf32 is None else f"{t_tf32 * 1e3:.2f}",
+                     f"{t_mm * 1e3:.2f}", f"{t_mm / t_tri:.2f}x", f"{flops / t_tri / 1e12:.1f}",
+                     f"{flops / t_gemm / 1e12:.1f}", f"{t_gemm / t_tri:.2f}"])
+    body = table(["dtype", "triton ms", "triton tf32 ms", "matmul+argmin ms", "speed-up", "triton TFLOP/s",
+                  "GEMM TFLOP/s", "fraction of GEMM rate"], rows)
+    report(f"Nearest-code search, GPU (N={N}, K={K}, D={D})", body, "Target: >= 2x faster than matmul+argmin.")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="small sizes only")
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--device", default="cpu")
+    a = ap.parse_args()
+    if a.device == "cuda":
+        if not torch.cuda.is_available(): sys.exit("no CUDA device: GPU rows not measured")
+        gpu()
+    else:
+        Ns, Ks, Ds = ([4096], [1024], [64, 256]) if a.quick else ([4096, 16384, 65536], [1024, 8192, 16384], [64, 256])
+        cpu([(n, k, d) for n in Ns for k in Ks for d in Ds], memory=not a.no_memory)
