@@ -33,11 +33,10 @@ $(STAMP): settings.ini setup.py
 
 install: $(STAMP)  ## create .venv/ and install lgvq with its dev tools
 
-figures: $(STAMP)  ## run the main job on the embedded default and write figures/
+SCALE ?= smoke
+figures: $(STAMP)  ## run every experiment notebook (SCALE=tiny|smoke|paper) and write figures/ + figures/RESULTS.md
 	@mkdir -p runs figures
-	$(PY) -m papermill nbs/experiments/toy_codebook.ipynb runs/toy_codebook.ipynb -k python3 \
-	    --cwd nbs/experiments -p out_dir $(CURDIR)/figures --progress-bar
-	@echo "figures written to figures/ (executed notebook: runs/toy_codebook.ipynb)"
+	$(PY) -m lgvq.experiments --scale $(SCALE) $(if $(ONLY),--only $(ONLY),)
 
 # Each check snapshots the files a tool may rewrite, runs it, and fails if anything changed.
 define unchanged

@@ -15,8 +15,11 @@ EXPERIMENTS = sorted((ROOT / "nbs" / "experiments").glob("*.ipynb"))
 
 
 def run(nb: Path, out_dir: Path, **params):
-    return pm.execute_notebook(str(nb), str(out_dir / f"executed_{nb.name}"), kernel_name="python3",
-                               parameters={"scale": "tiny", "out_dir": str(out_dir), **params},
+    "Execute at scale tiny; trained runs and text features are cached under the test's own temporary folder."
+    scratch = out_dir.parent / f"scratch_{nb.stem}"
+    return pm.execute_notebook(str(nb), str(out_dir.parent / f"executed_{out_dir.name}_{nb.name}"), kernel_name="python3",
+                               parameters={"scale": "tiny", "out_dir": str(out_dir), "run_cache": str(scratch / "runs"),
+                                           "text_cache": str(scratch / "text"), **params},
                                cwd=str(nb.parent), progress_bar=False)
 
 
@@ -36,12 +39,13 @@ def test_there_are_experiments():
 
 @pytest.mark.parametrize("nb", EXPERIMENTS, ids=lambda p: p.stem)
 def test_tiny_run_writes_finite_outputs(nb, tmp_path):
-    run(nb, tmp_path)
-    results = sorted(tmp_path.glob("*.json"))
+    out = tmp_path / "out"
+    run(nb, out)
+    results = sorted(out.glob("*.json"))
     assert results, f"{nb.name} wrote no results file"
     for r in results: finite_numbers(json.loads(r.read_text()))
-    assert list(tmp_path.glob("*.png")) and list(tmp_path.glob("*.md"))
-    assert all(p.stat().st_size > 0 for p in tmp_path.iterdir())
+    assert list(out.glob("*.png")) and list(out.glob("*.md"))
+    assert all(p.stat().st_size > 0 for p in out.iterdir())
 
 
 def test_injected_parameter_changes_the_run(tmp_path):
@@ -65,12 +69,18 @@ def test_parameters_tag_survives_nbdev_clean(nb, tmp_path):
     assert len(tagged) == 1, f"{nb.name}: expected exactly one `parameters` cell after nbdev_clean, got {len(tagged)}"
 
 
-@pytest.mark.parametrize("bad", [dict(scale="huge"), dict(num_codes=0), dict(seed=-3)])
-def test_bad_parameter_stops_early_with_clear_message(bad, tmp_path):
-    nb = ROOT / "nbs" / "experiments" / "toy_codebook.ipynb"
+BAD = [("toy_codebook", dict(scale="huge"), "scale"), ("toy_codebook", dict(num_codes=0), "num_codes"),
+       ("toy_codebook", dict(seed=-3), "seed"), ("alignment", dict(scale="huge"), "scale"),
+       ("alignment", dict(dataset="imagenet"), "dataset"), ("alignment", dict(dataset="cub"), "data_root"),
+       ("alignment", dict(dataset="cub", data_root="/nonexistent/cub"), "data_root")]
+
+
+@pytest.mark.parametrize("name,bad,arg", BAD, ids=[f"{n}-{a}" for n, _, a in BAD])
+def test_bad_parameter_stops_early_with_clear_message(name, bad, arg, tmp_path):
+    nb = ROOT / "nbs" / "experiments" / f"{name}.ipynb"
+    out = tmp_path / "out"
     with pytest.raises(pm.PapermillExecutionError) as err:
-        run(nb, tmp_path, **bad)
-    name = next(iter(bad))
-    assert err.value.ename == "ValueError" and name in err.value.evalue, err.value.evalue
+        run(nb, out, **bad)
+    assert err.value.ename == "ValueError" and arg in err.value.evalue, err.value.evalue
     assert err.value.cell_index <= 5, f"failed late, in cell {err.value.cell_index}"
-    assert not list(tmp_path.glob("*.json")), "a failed run must not write results"
+    assert not list(out.glob("*.json")), "a failed run must not write results"
