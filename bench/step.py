@@ -1,5 +1,5 @@
 """One training step (forward + generator update + discriminator update) of the CaptionedShapes CPU-scale model, for:
-VQ-GAN; VQ-GAN+LG with cached text features (lgvq's way); VQ-GAN+LG "as originally designed" (the text encoder run
+VQ-GAN; VQ-VAE (no discriminator); VQ-GAN+LG with cached text features (lgvq's way); VQ-GAN+LG "as originally designed" (the text encoder run
 every step and the whole model run twice per batch — a reference configuration only); VQ-GAN+VQCT (when
 lgvq.transfer is available). Ratios to VQ-GAN, measured side by side in one process, discriminator active.
 
@@ -47,6 +47,7 @@ def main(batch=16, repeats=15, profile=False):
     torch.manual_seed(0)
     tmp = tempfile.mkdtemp()
     runs = {"VQ-GAN": trainer("shapes_vqgan.yaml", tmp, batch),
+            "VQ-VAE": trainer("shapes_vqvae.yaml", tmp, batch),
             "VQ-GAN+LG (cached text)": trainer("shapes_vqgan_lg.yaml", tmp, batch)}
     try:
         import lgvq.transfer  # noqa: F401

@@ -2,7 +2,7 @@
 
 Paper scale (GPUs; real datasets from local paths): the taming-transformers VQGAN f16 setting used by LG-VQ and VQCT —
 256 px, ch 128, ch_mult [1,1,2,2,4], embed 256, 1024 codes, batch 8, base lr 4.5e-6 x batch, Adam betas (0.5, 0.9),
-discriminator from step 10000 — for CUB-200, CelebA-HQ, MS-COCO and TextCaps x {VQ-VAE, VQ-GAN, CVQ} x {-, +LG}.
+discriminator from step 10000 — for CUB-200, CelebA-HQ, MS-COCO and TextCaps x {VQ-VAE, VQ-GAN, CVQ} x {-, +LG} x {-, +VQCT}.
 The LG weights are those of the released LG-VQ configs (CUB: w_mtp = w_ras = 1e-3). The text encoder is CLIP ViT-B/32
 (the papers' choice, 30 tokens), whose weights must be on local disk (see lgvq.text.get_text_encoder).
 
@@ -27,16 +27,17 @@ FAMILIES = {  # name: (loss.kind, model.quantizer)
 }
 
 
-def paper(ds, fam, lg):
+def paper(ds, fam, lg, vqct=False):
     dataset, root, w = DATASETS[ds]
     kind, quant = FAMILIES[fam]
-    name = f"{ds}_{fam}" + ("_lg" if lg else "")
+    name = f"{ds}_{fam}" + ("_lg" if lg else "") + ("_vqct" if vqct else "")
     return name, {
         "run": {"name": name, "seed": 0, "log_every": 50, "ckpt_every": 5000, "keep_last": 3},
         "data": {"dataset": dataset, "root": root, "size": 256, "batch_size": 8, "num_workers": 8},
         "text": {"encoder": "clip-vit-b-32", "max_length": 30, "cache_dir": ".cache/text", "cache_dtype": "float16"},
         "model": {**PAPER_MODEL, "quantizer": quant},
         "guide": {"enabled": lg, **w},
+        "vqct": {"enabled": vqct, "min_count": 5, "layers": 3},
         "loss": {"kind": kind, "disc_start": 10000, "disc_weight": 0.8, "perceptual_weight": 1.0},
         "optim": {"steps": 200000, "base_lr": 4.5e-6, "betas": [0.5, 0.9], "precision": "bf16"},
     }
@@ -46,15 +47,16 @@ SHAPES_MODEL = dict(resolution=32, ch=32, ch_mult=[1, 2, 2], num_res_blocks=1, a
                     z_channels=64, embed_dim=64, num_codes=256)
 
 
-def shapes(fam, lg):
+def shapes(fam, lg, vqct=False):
     kind, quant = FAMILIES[fam]
-    name = f"shapes_{fam}" + ("_lg" if lg else "")
+    name = f"shapes_{fam}" + ("_lg" if lg else "") + ("_vqct" if vqct else "")
     return name, {
         "run": {"name": name, "seed": 0, "log_every": 25, "ckpt_every": 500, "keep_last": 2},
         "data": {"dataset": "shapes", "size": 32, "n": 4000, "batch_size": 16},
         "text": {"encoder": "minilm", "max_length": 32, "cache_dir": ".cache/text", "cache_dtype": "float16"},
         "model": {**SHAPES_MODEL, "quantizer": quant},
         "guide": {"enabled": lg, "w_gsa": 1e-2, "w_mtp": 1e-2, "w_ras": 1e-2, "heads": 4},
+        "vqct": {"enabled": vqct, "min_count": 1, "layers": 3, "paired_only": True},
         "loss": {"kind": kind, "disc_start": 1000, "disc_ndf": 32, "disc_layers": 2, "perceptual_weight": 0.0},
         "optim": {"steps": 2000, "base_lr": 2e-5, "betas": [0.5, 0.9]},   # lr = 2e-5 x 16 = 3.2e-4
     }
@@ -67,13 +69,16 @@ def write(name, cfg, header):
 
 
 if __name__ == "__main__":
+    tag = lambda lg, vqct: (" + LG-VQ" if lg else "") + (" + VQCT" if vqct else "")
     for ds in DATASETS:
         for fam in FAMILIES:
             for lg in (False, True):
-                name, cfg = paper(ds, fam, lg)
-                write(name, cfg, f"Paper scale ({ds}, {fam}{' + LG-VQ' if lg else ''}): GPUs, dataset at data.root")
+                for vqct in (False, True):
+                    name, cfg = paper(ds, fam, lg, vqct)
+                    write(name, cfg, f"Paper scale ({ds}, {fam}{tag(lg, vqct)}): GPUs, dataset at data.root")
     for fam in FAMILIES:
         for lg in (False, True):
-            name, cfg = shapes(fam, lg)
-            write(name, cfg, f"CPU scale ({fam}{' + LG-VQ' if lg else ''}) on CaptionedShapes, the embedded default")
+            for vqct in (False, True):
+                name, cfg = shapes(fam, lg, vqct)
+                write(name, cfg, f"CPU scale ({fam}{tag(lg, vqct)}) on CaptionedShapes, the embedded default")
     print(sorted(p.name for p in HERE.glob("*.yaml")))
