@@ -55,7 +55,7 @@ def shapes(fam, lg, vqct=False):
         "data": {"dataset": "shapes", "size": 32, "n": 4000, "batch_size": 16},
         "text": {"encoder": "minilm", "max_length": 32, "cache_dir": ".cache/text", "cache_dtype": "float16"},
         "model": {**SHAPES_MODEL, "quantizer": quant},
-        "guide": {"enabled": lg, "w_gsa": 1e-2, "w_mtp": 1e-2, "w_ras": 1e-2, "heads": 4},
+        "guide": {"enabled": lg, "w_gsa": 1e-2, "w_mtp": 1e-2, "w_ras": 1e-2, "heads": 4, "width": 128},
         "vqct": {"enabled": vqct, "min_count": 1, "layers": 3, "paired_only": True},
         "loss": {"kind": kind, "disc_start": 1000, "disc_ndf": 32, "disc_layers": 2, "perceptual_weight": 0.0},
         "optim": {"steps": 2000, "base_lr": 2e-5, "betas": [0.5, 0.9]},   # lr = 2e-5 x 16 = 3.2e-4
