@@ -116,8 +116,13 @@ def cpu(sizes, memory=True):
                 ", ".join(f"N={n} K={k} D={d} ({r:.2f}x)" for n, k, d, r in misses))]
     if memory and rows[-1][8] != "—":
         lg = float(rows[-1][8]); full = N * K * 4 / 2**20
-        notes.append(f"Peak extra memory at the largest size: lgvq {lg:.0f} MiB = {lg / full:.3f} of the N×K matrix "
-                     f"(target <= 0.25: {'met' if lg <= full / 4 else 'NOT met'}).")
+        peer = max(float(r) for r in rows[-1][9:12] if r != "—")
+        if peer < 0.5 * full:   # the RSS high-water mark of start-up hides allocations this small
+            notes.append(f"Peak memory at N={N} K={K} is below what the RSS delta resolves (the N×K matrix is "
+                         f"{full:.0f} MiB); see tests/test_kernels_memory.py for a measured bound at a large size.")
+        else:
+            notes.append(f"Peak extra memory at the largest size: lgvq {lg:.0f} MiB = {lg / full:.3f} of the N×K matrix "
+                         f"(target <= 0.25: {'met' if lg <= full / 4 else 'NOT met'}).")
     notes.append("Tie rows: rows where a peer's index differs from lgvq's because two codes are equally near within "
                  "float32 rounding (checked in float64); every other row is identical.")
     report("Nearest-code search, CPU", body, "\n".join(notes))
