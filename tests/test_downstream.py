@@ -64,3 +64,122 @@ def test_comparison_end_to_end_toy():
     assert "| vqa_acc |" in comparison_table(res)
     from pathlib import Path
     assert sorted(p.name for p in Path(out).iterdir()) == ["samples_a.png", "samples_b.png"]
+
+
+# ---- training through the `lgvq train` CLI (configs with a `task` section) ----------------------------------------
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).parents[1]
+TINY_VQ = {"run": {"name": "tiny_vq", "ckpt_every": 100}, "data": {"size": 32, "n": 24, "batch_size": 4},
+           "loss": {"kind": "vqvae"}, "optim": {"steps": 2, "base_lr": 1e-4},
+           "model": {"resolution": 32, "ch": 8, "ch_mult": [1, 2, 2], "num_res_blocks": 1, "attn_resolutions": [],
+                     "z_channels": 8, "embed_dim": 8, "num_codes": 16}}
+EXPECTED = {"t2i": {"t2i_nll", "t2i_fd", "t2i_agreement"}, "completion": {"completion_nll", "completion_fd"},
+            "semantic": {"semantic_nll", "semantic_iou"}, "unconditional": {"uncond_nll", "uncond_fd"},
+            "captioning": {"bleu1", "bleu2", "bleu3", "bleu4", "cider_d"},
+            "vqa": {"vqa_acc", "vqa_questions", "vqa_unseen_answers"}, "grounding": {"grounding_acc"}}
+
+
+@pytest.fixture(scope="module")
+def vq_run(tmp_path_factory):
+    "A tiny VQ model trained by `lgvq train` (its run folder is given to the downstream configs) + a shared text cache."
+    from lgvq.train import main
+    d = tmp_path_factory.mktemp("vq")
+    (d / "vq.yaml").write_text(yaml.safe_dump({**TINY_VQ, "run": {**TINY_VQ["run"], "out_dir": str(d / "run")}}))
+    main(["train", str(d / "vq.yaml"), "--no-progress"])
+    return d / "run", d / "text"
+
+
+def tiny_overrides(vq_dir, text_dir, out_dir, **over):
+    o = {"task.vq": vq_dir, "task.semantic_vq_steps": 2, "run.out_dir": out_dir, "run.log_every": 1, "run.ckpt_every": 2,
+         "data.n": 12, "data.n_test": 6, "model.n_layer": 1, "model.n_head": 2, "model.n_embd": 16, "optim.steps": 3,
+         "optim.batch_size": 4, "eval.n_samples": 6, "text.cache_dir": text_dir, **over}
+    return [f"{k}={v}" for k, v in o.items()]
+
+
+def run_cli(args) -> dict:
+    from lgvq.train import main
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf): main(["train", *args, "--no-progress"])
+    return json.loads(buf.getvalue().strip().splitlines()[-1])
+
+
+@pytest.mark.filterwarnings("ignore:FD-shapes")
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_every_shipped_shapes_task_trains_through_the_cli(kind, vq_run, tmp_path):
+    vq_dir, text_dir = vq_run
+    res = run_cli([str(ROOT / "configs" / f"shapes_{kind}.yaml"), *tiny_overrides(vq_dir, text_dir, tmp_path / "run")])
+    assert res == json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert res["task"] == kind and res["step"] == 3 and res["vq_checkpoint"].endswith("step_0000002")
+    assert set(res["metrics"]) == EXPECTED[kind]
+    for k, v in res["metrics"].items():
+        assert isinstance(v, (int, float)) and math.isfinite(v), (k, v)
+        if k.endswith(("_acc", "_agreement", "_iou")) or k.startswith(("bleu",)): assert 0 <= v <= 1, (k, v)
+        if k.endswith("_nll"): assert 0 < v < 3 * math.log(16), (k, v)          # near ln K = 2.77 for 3 steps
+    log = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3] and all(math.isfinite(r["loss"]) for r in log)
+    assert (tmp_path / "run" / "samples.png").exists() == (kind in ("t2i", "completion", "semantic", "unconditional"))
+
+
+def _final_weights(out_dir):
+    from lgvq.train import list_checkpoints, load_checkpoint
+    return load_checkpoint(list_checkpoints(Path(out_dir) / "checkpoints")[-1])["weights"]
+
+
+@pytest.mark.filterwarnings("ignore:FD-shapes")
+@pytest.mark.parametrize("kind", ["t2i", "semantic"])
+def test_resume_after_interruption_equals_uninterrupted(kind, vq_run, tmp_path, monkeypatch):
+    from lgvq.downstream import DownstreamTrainer
+    from lgvq.train import list_checkpoints
+    vq_dir, text_dir = vq_run
+    cfg = str(ROOT / "configs" / f"shapes_{kind}.yaml")
+    over = lambda out: tiny_overrides(vq_dir, text_dir, out, **{"optim.steps": 5})
+    straight = run_cli([cfg, *over(tmp_path / "straight")])
+    real = DownstreamTrainer.task_loss
+    def crash(self, idx, g):                                     # the process dies in step 4 (after the step-2 checkpoint)
+        if self.step == 3: raise RuntimeError("interrupted")
+        return real(self, idx, g)
+    monkeypatch.setattr(DownstreamTrainer, "task_loss", crash)
+    with pytest.raises(RuntimeError, match="interrupted"): run_cli([cfg, *over(tmp_path / "cut")])
+    monkeypatch.setattr(DownstreamTrainer, "task_loss", real)
+    assert [p.name for p in list_checkpoints(tmp_path / "cut" / "checkpoints")] == ["step_0000002"]
+    assert not (tmp_path / "cut" / "metrics.json").exists()
+    torch.manual_seed(999)                                       # disturb the global RNG: resume must restore it
+    resumed = run_cli([cfg, *over(tmp_path / "cut"), "--resume"])
+    assert json.loads((tmp_path / "cut" / "run.json").read_text())["start_step"] == 2
+    a, b = _final_weights(tmp_path / "straight"), _final_weights(tmp_path / "cut")
+    assert a.keys() == b.keys() and any(k.startswith("model.") for k in a)
+    assert any(k.startswith("semantic_vq.") for k in a) == (kind == "semantic")
+    for k in a: torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+    assert resumed["metrics"] == straight["metrics"] and resumed["step"] == straight["step"] == 5
+
+
+def test_bad_downstream_configs_name_the_field(vq_run, tmp_path):
+    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    vq_dir, text_dir = vq_run
+    cfg = ROOT / "configs" / "shapes_vqa.yaml"
+    ok = tiny_overrides(vq_dir, text_dir, tmp_path / "run")
+    for extra, msg in [(["task.kind=segmentation"], r"task.kind: expected one of \('t2i'"),
+                       ([f"task.vq={tmp_path / 'missing'}"], r"task.vq: .*missing' does not exist"),
+                       ([f"task.vq={tmp_path}"], r"task.vq: no checkpoint in"),
+                       (["task.vq_overrides=optim.steps=3"], "task.vq_overrides: expected a list"),
+                       (["model.n_embd=31"], "model.n_embd: expected a multiple of model.n_head=2"),
+                       (["data.dataset=cub", f"data.root={tmp_path}"], "task.kind: 'vqa' is not available"),
+                       (["data.dataset=cocoqa", f"data.root={tmp_path}"], r"data.dataset: 'cocoqa'.*questions,answers"),
+                       (["tsk.kind=vqa"], "tsk: unknown config section")]:
+        with pytest.raises(ValueError, match=msg): load_downstream_config(cfg, ok + extra)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as ex: run_cli([str(cfg), *ok, *extra])
+        assert ex.value.code == 2 and "lgvq train: error:" in err.getvalue()
+    # known only once the VQ model is loaded: its resolution must be the data size
+    with pytest.raises(ValueError, match=r"data.size: expected 32 \(the resolution of the VQ model"):
+        DownstreamTrainer(load_downstream_config(cfg, ok + ["data.size=64"]), progress=False)
+    # a VQ config works in place of a checkpoint; a broken one is reported under task.vq
+    bad = tmp_path / "bad_vq.yaml"; bad.write_text(yaml.safe_dump({**TINY_VQ, "optim": {"stpes": 2}}))
+    with pytest.raises(ValueError, match=r"task.vq: the VQ config .* is invalid: optim.stpes: unknown key"):
+        DownstreamTrainer(load_downstream_config(cfg, ok + [f"task.vq={bad}"]), progress=False)

@@ -112,6 +112,20 @@ def test_every_config_is_valid(path, tmp_path):
     "Every shipped config parses with no unknown key; paper-scale ones only need their dataset root to exist."
     from lgvq.train import load_config
     d = yaml.safe_load(path.read_text())
+    if "task" in d:                                               # a downstream config (lgvq.downstream)
+        from lgvq.downstream import MISSING_LOADERS, load_downstream_config
+        over = [] if d["data"]["dataset"] == "shapes" else [f"data.root={tmp_path}"]
+        if d["data"]["dataset"] in MISSING_LOADERS:               # no loader yet: fails fast, naming the files it needs
+            with pytest.raises(ValueError, match=r"data.dataset: .*no loader in lgvq.data.*root/"):
+                load_downstream_config(path, over)
+            return
+        cfg = load_downstream_config(path, over)
+        assert cfg.run.name == path.stem and Path(cfg.task.vq).is_file()
+        vq = yaml.safe_load(Path(cfg.task.vq).read_text())       # the VQ config it points at: same image size
+        assert vq["data"]["size"] == cfg.data.size and vq["data"]["dataset"] in (cfg.data.dataset, "coco")
+        if d["data"]["dataset"] != "shapes":
+            with pytest.raises(ValueError, match="data.root"): load_downstream_config(path, ["data.root=/nonexistent/dataset"])
+        return
     over = [] if d["data"]["dataset"] == "shapes" else [f"data.root={tmp_path}"]
     cfg = load_config(path, over)
     assert cfg.run.name == path.stem and cfg.model.resolution == cfg.data.size
