@@ -387,12 +387,16 @@ def dataset_captions(ds) -> list[str]:
     if hasattr(ds, "all_captions"): return [c for cs in ds.all_captions() for c in cs]
     return [c for i in range(len(ds)) for c in ds[i]["captions"]]
 
+_ENCODERS: dict = {}     # (encoder, weights, max_length) -> loaded TextEncoder; frozen, so one per process is enough
+
 def build_text(t: TextConfig):
-    "The frozen text encoder and its TextFeatureCache."
+    "The frozen text encoder (loaded once per process) and its TextFeatureCache."
     from lgvq.text import TextFeatureCache, get_text_encoder
     kw = {"max_length": t.max_length}
     if t.weights: kw["weights"] = t.weights
-    enc = get_text_encoder(t.encoder, **kw)
+    key = (t.encoder, t.weights, t.max_length)
+    if key not in _ENCODERS: _ENCODERS[key] = get_text_encoder(t.encoder, **kw)
+    enc = _ENCODERS[key]
     cache = TextFeatureCache(enc, Path(t.cache_dir).expanduser(), dtype=getattr(torch, t.cache_dtype))
     return enc, cache
 
