@@ -61,13 +61,21 @@ def machine() -> str:
 def peak_rss_delta(code: str, timeout: int = 1800) -> int | None:
     """Peak extra resident memory (bytes) of the statement `code` run in a fresh Python process after `setup`.
 
-    The code string must define `setup()` and `run()`; the delta is ru_maxrss after run() minus after setup()."""
+    The code string must define `setup()` and `run()`; the delta is the process's peak RSS after run() minus after
+    setup(), read from VmHWM in /proc/self/status. (Not ru_maxrss: on Linux a child process started from a large parent
+    inherits the parent's ru_maxrss across fork/exec, which hid every delta below the parent's own peak.)"""
     script = code + """
 import gc, resource
+def _peak():
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"): return int(line.split()[1]) * 1024
+    except OSError: pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 setup(); gc.collect()
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = _peak()
 run()
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+print(_peak() - base)
 """
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0: return None

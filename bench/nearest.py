@@ -8,7 +8,8 @@ Before any time is printed, every method's indices are checked against lgvq's: t
 where the two best codes are closer (in float64) than float32 rounding can separate; such rows are counted.
 Time = median of repeats after a warm-up; peak memory = extra peak RSS of one call in a fresh process (CPU).
 
-Run:  .venv/bin/python bench/nearest.py [--quick] [--no-memory] [--device cuda]
+Run:  .venv/bin/python bench/nearest.py [--quick] [--no-memory] [--no-vqp] [--device cuda] [--sizes NxKxD,...]
+      (--sizes runs only the listed sizes, e.g. --sizes 65536x16384x64,65536x16384x256)
 Targets: CPU - no slower than the fastest peer at every size, peak extra memory <= 1/4 of the N x K matrix at the
 largest size. GPU - fused Triton kernel >= 2x faster than matmul+argmin at N=65536, K=16384, D=256 (fp32 and bf16),
 with its TFLOP/s reported as a fraction of the same GPU's matmul rate.
@@ -81,15 +82,26 @@ def run(): fn(z, e)
 """
 
 
-def cpu(sizes, memory=True):
+def parse_sizes(text):
+    "'65536x16384x64,4096x1024x256' -> [(65536, 16384, 64), (4096, 1024, 256)]"
+    out = []
+    for item in text.split(","):
+        parts = item.strip().lower().split("x")
+        if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise ValueError(f"sizes: expected comma-separated NxKxD with positive integers, got {item!r}")
+        out.append(tuple(int(p) for p in parts))
+    return out
+
+
+def cpu(sizes, memory=True, title="Nearest-code search, CPU", vqp=True):
     rows, misses = [], []
     threads = torch.get_num_threads()
     for N, K, D in sizes:
         g = torch.Generator().manual_seed(N + K + D)
         z, e = torch.randn(N, D, generator=g), torch.randn(K, D, generator=g)
         methods = {"lgvq": lambda z, e: nearest_code(z, e)[0], "taming": taming, "cdist": cdist_argmin}
-        vqp = make_vqp(e)
-        if vqp is not None: methods["vqp"] = vqp
+        run_vqp = make_vqp(e) if vqp else None
+        if run_vqp is not None: methods["vqp"] = run_vqp
         ref = methods["lgvq"](z, e)
         ties = {n: check_same(z, e, ref, f(z, e), n) for n, f in methods.items() if n != "lgvq"}
         times = {n: timeit(lambda f=f: f(z, e), repeats=3 if N * K > 2**28 else 5) for n, f in methods.items()}
@@ -110,22 +122,24 @@ def cpu(sizes, memory=True):
         print(rows[-1], flush=True)
     body = table(["N", "K", "D", "lgvq ms", "taming ms", "cdist ms", "vq-pytorch ms", "fastest peer / lgvq",
                   "lgvq MiB", "taming MiB", "cdist MiB", "vq-pytorch MiB", "N×K fp32 MiB", "tie rows"], rows)
-    N, K, D = sizes[-1]
     notes = [f"CPU target (no slower than the fastest peer at every size): "
              + ("met" if not misses else f"NOT met at {len(misses)} size(s): " +
                 ", ".join(f"N={n} K={k} D={d} ({r:.2f}x)" for n, k, d, r in misses))]
-    if memory and rows[-1][8] != "—":
-        lg = float(rows[-1][8]); full = N * K * 4 / 2**20
-        peer = max(float(r) for r in rows[-1][9:12] if r != "—")
-        if peer < 0.5 * full:   # the RSS high-water mark of start-up hides allocations this small
-            notes.append(f"Peak memory at N={N} K={K} is below what the RSS delta resolves (the N×K matrix is "
+    largest = max(n * k for n, k, _ in sizes)
+    for row in rows if memory else []:
+        N, K, D = row[:3]
+        if N * K != largest or row[8] == "—": continue
+        lg = float(row[8]); full = N * K * 4 / 2**20
+        peers = [float(r) for r in row[9:12] if r != "—"]
+        if not peers or max(peers) < 0.5 * full:   # the RSS high-water mark of start-up hides allocations this small
+            notes.append(f"Peak memory at N={N} K={K} D={D} is below what the RSS delta resolves (the N×K matrix is "
                          f"{full:.0f} MiB); see tests/test_kernels_memory.py for a measured bound at a large size.")
         else:
-            notes.append(f"Peak extra memory at the largest size: lgvq {lg:.0f} MiB = {lg / full:.3f} of the N×K matrix "
-                         f"(target <= 0.25: {'met' if lg <= full / 4 else 'NOT met'}).")
+            notes.append(f"Peak extra memory at the largest size (N={N} K={K} D={D}): lgvq {lg:.0f} MiB = "
+                         f"{lg / full:.3f} of the N×K matrix (target <= 0.25: {'met' if lg <= full / 4 else 'NOT met'}).")
     notes.append("Tie rows: rows where a peer's index differs from lgvq's because two codes are equally near within "
                  "float32 rounding (checked in float64); every other row is identical.")
-    report("Nearest-code search, CPU", body, "\n".join(notes))
+    report(title, body, "\n".join(notes))
 
 
 def gpu(dtypes=(torch.float32, torch.bfloat16), N=65536, K=16384, D=256):
@@ -156,10 +170,17 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--sizes", default=None, help="only these sizes, comma-separated NxKxD (CPU)")
+    ap.add_argument("--no-vqp", action="store_true", help="leave out vector-quantize-pytorch (the slowest peer)")
     a = ap.parse_args()
     if a.device == "cuda":
         if not torch.cuda.is_available(): sys.exit("no CUDA device: GPU rows not measured")
         gpu()
     else:
-        Ns, Ks, Ds = ([4096], [1024], [64, 256]) if a.quick else ([4096, 16384, 65536], [1024, 8192, 16384], [64, 256])
-        cpu([(n, k, d) for n in Ns for k in Ks for d in Ds], memory=not a.no_memory)
+        if a.sizes:
+            sizes = parse_sizes(a.sizes)
+            cpu(sizes, memory=not a.no_memory, vqp=not a.no_vqp, title="Nearest-code search, CPU (sizes "
+                + ", ".join(f"N={n} K={k} D={d}" for n, k, d in sizes) + ")")
+        else:
+            Ns, Ks, Ds = ([4096], [1024], [64, 256]) if a.quick else ([4096, 16384, 65536], [1024, 8192, 16384], [64, 256])
+            cpu([(n, k, d) for n in Ns for k in Ks for d in Ds], memory=not a.no_memory, vqp=not a.no_vqp)

@@ -3,18 +3,22 @@ VQ-GAN; VQ-VAE (no discriminator); VQ-GAN+LG with cached text features (lgvq's w
 every step and the whole model run twice per batch — a reference configuration only); VQ-GAN+VQCT (when
 lgvq.transfer is available). Ratios to VQ-GAN, measured side by side in one process, discriminator active.
 
-Run: .venv/bin/python bench/step.py [--batch 16] [--size 32] [--repeats 15] [--profile]
+Run: .venv/bin/python bench/step.py [--batch 16] [--repeats 15] [--profile | --only-profile] [--paper]
+--profile adds a cProfile breakdown of the guided step (which function, what share) to bench/RESULTS.md.
 Targets: LG with cache <= 1.15x VQ-GAN; VQCT <= 1.25x.
 """
 import argparse
+import os
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import report, table, timeit  # noqa: E402
+from _common import report, table  # noqa: E402
 
 from lgvq.data import CaptionedShapes, collate  # noqa: E402
 from lgvq.train import TrainConfig, Trainer, apply_overrides  # noqa: E402
@@ -48,10 +52,106 @@ def original_step(tr, batch):
     tr.opt_d.zero_grad(set_to_none=True); d.backward(); tr.opt_d.step()
 
 
-def main(batch=16, repeats=15, profile=False, paper=False):
+def interleaved(fns: dict, repeats: int) -> dict:
+    "Median seconds of each fn, timed round-robin (one call of each per round) so that load drift hits all alike."
+    for f in fns.values(): f()                                             # warm-up
+    samples = {n: [] for n in fns}
+    for _ in range(repeats):
+        for n, f in fns.items():
+            t = time.perf_counter(); f(); samples[n].append(time.perf_counter() - t)
+    return {n: statistics.median(v) for n, v in samples.items()}
+
+
+# functions whose cumulative time is reported by --profile: (label, file suffix, function name)
+PROFILED = [
+    ("Trainer.train_step (whole guided step)", "train.py", "_train_step"),
+    ("autograd backward (generator + discriminator + adaptive weight)", "graph.py", "_engine_run_backward"),
+    ("VQModel.forward (encoder, quantizer, decoder, guide)", "models.py", "_forward"),
+    ("  LanguageGuide.forward", "losses.py", "_guide_forward"),
+    ("    VisualTokens.forward", "losses.py", "forward@VisualTokens"),
+    ("    MaskedTextPredictor.forward (L_mtp)", "losses.py", "forward@MaskedTextPredictor"),
+    ("      decoder + projections (masked_states)", "losses.py", "masked_states"),
+    ("    ras_loss (L_ras)", "losses.py", "ras_loss"),
+    ("    gsa_loss (L_gsa)", "losses.py", "gsa_loss"),
+    ("    mask_words", "text.py", "mask_words"),
+    ("    TextFeatures.word_features", "text.py", "word_features"),
+    ("    input checks (check_tensor)", "core.py", "check_tensor"),
+    ("VQGANLoss.generator_loss", "models.py", "_generator_loss"),
+    ("VQGANLoss.discriminator_loss", "models.py", "_discriminator_loss"),
+    ("Adam steps (generator + discriminator)", "adam.py", "step"),
+    ("TextFeatureCache.get", "text.py", "_cache_get"),
+]
+
+
+def profile_step(lg, b, plain, steps, paper):
+    """cProfile of `steps` guided steps: cumulative time per step and share of the step for the functions above, the
+    top functions by own time, and the guide's forward(+backward) timed alone, side by side with both steps."""
+    import cProfile
+    import pstats
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(steps): lg.train_step(b)
+    pr.disable()
+    st = pstats.Stats(pr).stats                              # {(file, line, name): (cc, nc, tt, ct, callers)}
+    # methods called `forward` are told apart by the line range of their class in losses.py
+    import inspect
+    from lgvq import losses as L
+    spans = {}
+    for cls in (L.VisualTokens, L.MaskedTextPredictor):
+        src, start = inspect.getsourcelines(cls)
+        spans[cls.__name__] = (start, start + len(src))
+    def cum(suffix, name):
+        fn, _, owner = name.partition("@")
+        tot = 0.0
+        for (file, line, f), (_, _, tt, ct, _) in st.items():
+            if f != fn or not file.endswith(suffix): continue
+            if owner and not (spans[owner][0] <= line < spans[owner][1]): continue
+            tot += ct
+        return tot / steps
+    step_t = cum("train.py", "_train_step")
+    rows = [[label, f"{cum(sfx, name) * 1e3:.1f}", f"{cum(sfx, name) / step_t:.1%}"] for label, sfx, name in PROFILED]
+    # the guide alone: forward + backward on a fixed z_q, and the plain step, timed round-robin
+    guide = lg.model.guide
+    text = lg.cache.get(list(b["caption"]))
+    with torch.no_grad():
+        x = b["image"].to(lg.device)
+        zq = lg.model(x).quant.z_q.detach()
+    zq.requires_grad_(True)
+    def guide_fb():
+        guide(zq, text)["total"].backward()
+    def guide_f():
+        with torch.no_grad(): guide(zq, text)
+    t = interleaved({"plain": lambda: plain.train_step(b), "guided": lambda: lg.train_step(b),
+                     "guide_fb": guide_fb, "guide_f": guide_f}, repeats=steps)
+    guide.zero_grad(set_to_none=True)
+    rows += [["LanguageGuide forward alone (no grad), timed separately", f"{t['guide_f'] * 1e3:.1f}", f"{t['guide_f'] / t['guided']:.1%}"],
+             ["LanguageGuide forward+backward alone, timed separately", f"{t['guide_fb'] * 1e3:.1f}", f"{t['guide_fb'] / t['guided']:.1%}"],
+             ["guided step − plain VQ-GAN step (timed side by side)", f"{(t['guided'] - t['plain']) * 1e3:.1f}",
+              f"{(t['guided'] - t['plain']) / t['guided']:.1%}"]]
+    body = table(["part of the VQ-GAN+LG step", "ms / step", "share of the guided step"], rows)
+    own = sorted(st.items(), key=lambda kv: -kv[1][2])[:10]
+    top = table(["function (own time)", "ms / step", "share"],
+                [[f"{Path(k[0]).name}:{k[1]}({k[2]})" if k[0] != "~" else k[2], f"{v[2] / steps * 1e3:.1f}",
+                  f"{v[2] / steps / step_t:.1%}"] for k, v in own])
+    load = os.getloadavg()
+    notes = (f"cProfile over {steps} guided steps (cumulative time per step; nested rows are parts of the row above; "
+             f"profiler overhead included), then the guide alone and both steps timed round-robin over {steps} rounds. "
+             f"Load average during the run: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} (2 cores shared with other "
+             f"sessions: small-op code such as the guide slows down more under load than large convolutions).")
+    report(f"Profile of a guided training step on CPU ({'paper-size, batch ' + str(len(b['caption'])) if paper else 'CPU-scale'})",
+           body + "\n\nTop functions by own time:\n\n" + top, notes)
+
+
+def main(batch=16, repeats=15, profile=False, paper=False, only_profile=False):
     torch.manual_seed(0)
     tmp = tempfile.mkdtemp()
     mk = lambda name: trainer(name, tmp, batch, paper=paper)
+    if only_profile:                                   # the profile alone (no step table): VQ-GAN and VQ-GAN+LG only
+        ds = CaptionedShapes(batch, size=256 if paper else 32, seed=0)
+        b = collate([ds[i] for i in range(batch)])
+        lg, plain = mk("shapes_vqgan_lg.yaml"), mk("shapes_vqgan.yaml")
+        for tr in (lg, plain): tr.train_step(b)        # warm-up
+        return profile_step(lg, b, plain, steps=repeats, paper=paper)
     runs = {"VQ-GAN": mk("shapes_vqgan.yaml"), "VQ-VAE": mk("shapes_vqvae.yaml"),
             "VQ-GAN+LG (cached text)": mk("shapes_vqgan_lg.yaml")}
     try:
@@ -61,9 +161,10 @@ def main(batch=16, repeats=15, profile=False, paper=False):
         print(f"VQCT row skipped: {e}")
     ds = CaptionedShapes(batch, size=256 if paper else 32, seed=0)
     b = collate([ds[i] for i in range(batch)])
-    times = {name: timeit(lambda tr=tr: tr.train_step(b), repeats=repeats) for name, tr in runs.items()}
     lg = runs["VQ-GAN+LG (cached text)"]
-    times["VQ-GAN+LG as originally designed"] = timeit(lambda: original_step(lg, b), repeats=repeats)
+    fns = {name: (lambda tr=tr: tr.train_step(b)) for name, tr in runs.items()}
+    fns["VQ-GAN+LG as originally designed"] = lambda: original_step(lg, b)
+    times = interleaved(fns, repeats)
     base = times["VQ-GAN"]
     rows = [[n, f"{t * 1e3:.1f}", f"{t / base:.2f}x"] for n, t in times.items()]
     body = table(["configuration", "ms / step", "ratio to VQ-GAN"], rows)
@@ -71,18 +172,16 @@ def main(batch=16, repeats=15, profile=False, paper=False):
     scale = ("paper-size VQ-GAN (configs/cub_*.yaml: 256 px, ch 128, ch_mult 1,1,2,2,4) on CaptionedShapes images, "
              "MiniLM text features, no LPIPS (no local VGG weights)") if paper else \
         "32 px, CaptionedShapes CPU-scale model (configs/shapes_*.yaml)"
-    notes = [f"Batch {batch}, {scale}, discriminator active, median of {repeats} steps.",
+    load = os.getloadavg()
+    notes = [f"Batch {batch}, {scale}, discriminator active, median of {repeats} steps timed round-robin across the "
+             f"configurations (one step of each per round). Load average at the end: {load[0]:.2f}, {load[1]:.2f}, "
+             f"{load[2]:.2f} (2 cores shared with other sessions).",
              f"LG with cache <= 1.15x: {'met' if r_lg <= 1.15 else 'NOT met'} ({r_lg:.2f}x)."]
     if "VQ-GAN+VQCT" in times:
         r_v = times["VQ-GAN+VQCT"] / base
         notes.append(f"VQCT <= 1.25x: {'met' if r_v <= 1.25 else 'NOT met'} ({r_v:.2f}x).")
     report(f"One training step on CPU ({'paper-size' if paper else 'CPU-scale'} model)", body, "\n".join(notes))
-    if profile:
-        from torch.profiler import ProfilerActivity, profile as prof
-        with prof(activities=[ProfilerActivity.CPU], record_shapes=False) as p:
-            for _ in range(5): lg.train_step(b)
-        print(p.key_averages().table(sort_by="cpu_time_total", row_limit=25))
-
+    if profile: profile_step(lg, b, runs["VQ-GAN"], steps=3 if paper else 10, paper=paper)
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
@@ -90,5 +189,6 @@ if __name__ == "__main__":
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--paper", action="store_true", help="the paper-size VQ-GAN (256 px) instead of the CPU-scale one")
+    ap.add_argument("--only-profile", action="store_true", help="skip the step table; profile --repeats guided steps")
     a = ap.parse_args()
-    main(a.batch, a.repeats, a.profile, a.paper)
+    main(a.batch, a.repeats, a.profile, a.paper, a.only_profile)
