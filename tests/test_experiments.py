@@ -72,7 +72,21 @@ def test_parameters_tag_survives_nbdev_clean(nb, tmp_path):
 BAD = [("toy_codebook", dict(scale="huge"), "scale"), ("toy_codebook", dict(num_codes=0), "num_codes"),
        ("toy_codebook", dict(seed=-3), "seed"), ("alignment", dict(scale="huge"), "scale"),
        ("alignment", dict(dataset="imagenet"), "dataset"), ("alignment", dict(dataset="cub"), "data_root"),
-       ("alignment", dict(dataset="cub", data_root="/nonexistent/cub"), "data_root")]
+       ("alignment", dict(dataset="cub", data_root="/nonexistent/cub"), "data_root"),
+       ("reconstruction", dict(scale="huge"), "scale"), ("reconstruction", dict(dataset="imagenet"), "dataset"),
+       ("reconstruction", dict(dataset="cub", data_root="/nonexistent/cub"), "data_root"),
+       ("reconstruction", dict(table_seeds=-1), "table_seeds"), ("reconstruction", dict(threads=-1), "threads"),
+       ("codebook", dict(scale="huge"), "scale"), ("codebook", dict(dataset="celebahq"), "data_root"),
+       ("codebook", dict(scale="paper"), "dataset"), ("codebook", dict(ablation_seeds=-2), "ablation_seeds"),
+       ("codebook", dict(seed=-1), "seed"),
+       ("loss_ablation", dict(scale="huge"), "scale"), ("loss_ablation", dict(dataset="imagenet"), "dataset"),
+       ("loss_ablation", dict(dataset="cub"), "data_root"), ("loss_ablation", dict(ablation_seeds=-1), "ablation_seeds"),
+       ("loss_ablation", dict(threads=-1), "threads"),
+       ("downstream", dict(scale="huge"), "scale"), ("downstream", dict(dataset="cub", data_root="/nonexistent/cub"), "data_root"),
+       ("downstream", dict(scale="paper"), "dataset"), ("downstream", dict(task_steps=-2), "task_steps"),
+       ("downstream", dict(threads=-1), "threads"),
+       ("masked_words", dict(scale="huge"), "scale"), ("masked_words", dict(num_examples=-1), "num_examples"),
+       ("retrieval", dict(dataset="coco"), "data_root"), ("retrieval", dict(probe_steps=-1), "probe_steps")]
 
 
 @pytest.mark.parametrize("name,bad,arg", BAD, ids=[f"{n}-{a}" for n, _, a in BAD])
