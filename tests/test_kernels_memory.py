@@ -1,7 +1,9 @@
 """Peak memory of nearest-code search: the chunked path stays within its budget, the naive formula does not.
 
-Each measurement runs in a fresh subprocess and reads the process's peak resident set size (ru_maxrss) before and
+Each measurement runs in a fresh subprocess and reads the process's peak resident set size (VmHWM in /proc/self/status) before and
 after one search on inputs that are already allocated, so the difference is the search's own peak extra memory.
+Not ru_maxrss: on Linux a child inherits its parent's ru_maxrss across fork/exec, so a child started from a large pytest
+process would read every peak below the parent's as 0 and the bound would pass without measuring anything.
 """
 import subprocess
 import sys
@@ -12,18 +14,21 @@ N, K, D = 32768, 4096, 64            # the full N x K float32 distance matrix is
 FULL = N * K * 4
 
 SCRIPT = f"""
-import gc, resource, sys, torch
+import gc, sys, torch
 torch.set_num_threads(1)
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"): return int(line.split()[1]) * 1024
 from lgvq.kernels import nearest_code
 z, e = torch.randn({N}, {D}), torch.randn({K}, {D})
 nearest_code(z[:64], e); (z[:64] @ e.T).argmin(1)                  # warm-up: BLAS and allocator state
 gc.collect()
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = peak()
 if sys.argv[1] == "naive":   # taming-transformers: the whole N x K matrix, then argmin
     d = z.pow(2).sum(1, keepdim=True) + e.pow(2).sum(1) - 2 * z @ e.t(); idx = d.argmin(1)
 else:
     idx, _ = nearest_code(z, e, path="chunked")
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base)
+print(peak() - base)
 """
 
 
