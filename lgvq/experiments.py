@@ -126,6 +126,10 @@ def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe
     "(probe head, metrics, (z_val, val captions)) for a frozen model; the head and metrics are reused when cached."
     from safetensors.torch import load_file, save_file
     from lgvq.probe import fit_probe, language_metrics, quantized_codes
+    from lgvq.core import check_int
+    for v, n in ((probe_steps, "probe_steps"), (n_probe, "n_probe"), (n_val, "n_val")): check_int(v, n, min=1)
+    if not (Path(ckpt) / "state.json").is_file():
+        raise ValueError(f"ckpt: expected a checkpoint folder with state.json (from train_cached), got {str(ckpt)!r}")
     g = guide_cfg
     kw = dict(w_gsa=g.w_gsa, w_mtp=g.w_mtp, w_ras=g.w_ras, heads=g.heads, layers=g.layers, mtp_layers=g.mtp_layers,
               width=g.width, mask_before_encoding=bool(strict))

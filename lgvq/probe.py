@@ -59,6 +59,11 @@ def fit_probe(z_q: torch.Tensor, captions: list, cache, encoder, steps: int = 30
 def masked_text(head: LanguageGuide, tf, masked: torch.Tensor) -> torch.Tensor:
     """The token features the MTP decoder sees for `masked` positions: the cached contextual features, or — for a head
     built with `mask_before_encoding=True` — the caption re-encoded with the mask token in place (no leak)."""
+    from lgvq.text import TextFeatures
+    if not isinstance(tf, TextFeatures): raise ValueError(f"tf: expected lgvq.text.TextFeatures, got {type(tf).__name__}")
+    if not (isinstance(masked, torch.Tensor) and masked.dtype == torch.bool and masked.shape == tf.ids.shape):
+        raise ValueError(f"masked: expected a bool tensor of shape {tuple(tf.ids.shape)}, got "
+                         f"{getattr(masked, 'dtype', type(masked).__name__)} {tuple(getattr(masked, 'shape', ()))}")
     if not getattr(head, "mask_before_encoding", False): return tf.tokens
     enc = head._encoder
     ids = torch.where(masked, torch.full_like(tf.ids, enc.mask_token_id), tf.ids)
