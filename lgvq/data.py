@@ -18,13 +18,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .core import check_choice, check_int
+from .core import check_choice, check_int, check_number
 
 # %% auto #0
 __all__ = ['SHAPES', 'COLORS', 'SIZES', 'SIZE_FRACTIONS', 'BACKGROUND', 'RELATIONS', 'NUMBERS', 'PLURALS', 'ADJECTIVES', 'NOUNS',
-           'SEMANTIC_CLASSES', 'SPLITS', 'SPLIT_BUCKETS', 'IMAGE_EXTENSIONS', 'words', 'vocabulary', 'CaptionedShapes',
-           'contact_sheet', 'mine_adj_noun_pairs', 'load_image', 'CaptionedImages', 'ImageCaptionFolder', 'CUB200',
-           'CelebAHQ', 'COCOCaptions', 'TextCaps', 'caption_id', 'collate']
+           'SEMANTIC_CLASSES', 'SPLITS', 'SPLIT_BUCKETS', 'IMAGE_EXTENSIONS', 'COCOQA_TYPES', 'REFCOCO_SPLITS', 'words',
+           'vocabulary', 'CaptionedShapes', 'contact_sheet', 'mine_adj_noun_pairs', 'crop_geometry', 'load_image',
+           'CaptionedImages', 'ImageCaptionFolder', 'CUB200', 'CelebAHQ', 'COCOCaptions', 'TextCaps', 'crop_box',
+           'COCOQA', 'RefCOCO', 'caption_id', 'collate']
 
 # %% ../nbs/07_data.ipynb #ccbbbd5c
 _M64 = (1 << 64) - 1
@@ -358,6 +359,13 @@ def _clean_captions(captions, where: str) -> list[str]:
         out.append(c.strip())
     return out
 
+def crop_geometry(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    "`(resized width, resized height, left, top)` of `load_image`: shorter side resized to `size`, then a centre crop."
+    width, height, size = check_int(width, "width", min=1), check_int(height, "height", min=1), check_int(size, "size", min=1)
+    scale = size / min(width, height)
+    nw, nh = max(size, round(width * scale)), max(size, round(height * scale))
+    return nw, nh, (nw - size) // 2, (nh - size) // 2
+
 def load_image(path: str | os.PathLike, size: int) -> torch.Tensor:
     "Read an image as RGB, resize its shorter side to `size` (bicubic), centre-crop: float32 `(3, size, size)` in [-1, 1]."
     from PIL import Image, UnidentifiedImageError
@@ -367,10 +375,8 @@ def load_image(path: str | os.PathLike, size: int) -> torch.Tensor:
         with Image.open(path) as im:
             im = im.convert("RGB")
             w, h = im.size
-            scale = size / min(w, h)
-            nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-            im = im.resize((nw, nh), Image.BICUBIC, reducing_gap=3.0 if scale < 0.5 else None)
-            left, top = (nw - size) // 2, (nh - size) // 2
+            nw, nh, left, top = crop_geometry(w, h, size)
+            im = im.resize((nw, nh), Image.BICUBIC, reducing_gap=3.0 if size / min(w, h) < 0.5 else None)
             im = im.crop((left, top, left + size, top + size))
             arr = np.asarray(im, dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
@@ -494,7 +500,7 @@ class CUB200(CaptionedImages):
 class _NoGlobals(pickle.Unpickler):
     "Unpickler that loads only built-in containers and scalars: any class or function reference is refused."
     def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: split files must hold only a list of names")
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only built-in containers and scalars may be unpickled")
 
 def _read_split_names(path: Path) -> list[str]:
     "Image ids from an MM-CelebA-HQ `filenames.pickle` (safely) or a text file with one id per line."
@@ -576,6 +582,182 @@ class TextCaps(CaptionedImages):
         super().__init__(items, size=size, seed=seed)
 
 # %% ../nbs/07_data.ipynb #4380f17f
+def crop_box(box, width: int, height: int, size: int) -> tuple[torch.Tensor, float]:
+    "COCO box `[x, y, w, h]` of a `width × height` image -> (`(4,)` float32 x0y0x1y1 in the `load_image` crop, clipped; visible share)."
+    nw, nh, left, top = crop_geometry(width, height, size)
+    if not isinstance(box, (list, tuple)) or len(box) != 4 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in box):
+        raise ValueError(f"box: expected [x, y, w, h], four finite numbers, got {box!r}"[:200])
+    x, y, w, h = map(float, box)
+    if w <= 0 or h <= 0: raise ValueError(f"box: expected a positive width and height, got [x, y, w, h] = {list(box)}")
+    sx, sy = nw / width, nh / height
+    x0, y0, x1, y1 = x * sx - left, y * sy - top, (x + w) * sx - left, (y + h) * sy - top
+    c = [min(max(v, 0.0), float(size)) for v in (x0, y0, x1, y1)]
+    visible = max(c[2] - c[0], 0.0) * max(c[3] - c[1], 0.0) / ((x1 - x0) * (y1 - y0))
+    return torch.tensor(c, dtype=torch.float32), visible
+
+# %% ../nbs/07_data.ipynb #aa20f5c2
+COCOQA_TYPES = ("object", "number", "color", "location")    # types.txt value -> question type
+
+def _read_lines(path: Path) -> list[str]:
+    "Lines of a UTF-8 text file (trailing blank lines dropped)."
+    try: lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 text ({e})") from e
+    while lines and not lines[-1].strip(): lines.pop()
+    return lines
+
+def _check_index(ds, i) -> int:
+    if isinstance(i, bool) or not isinstance(i, (int, np.integer)): raise TypeError(f"index: expected an int, got {i!r}")
+    i = int(i) + (len(ds) if i < 0 else 0)
+    if not 0 <= i < len(ds): raise IndexError(f"index {i} out of range for {type(ds).__name__} of length {len(ds)}")
+    return i
+
+# %% ../nbs/07_data.ipynb #a317e963
+class COCOQA(Dataset):
+    "COCO-QA (Ren et al., 2015): COCO images, each with its questions `(question, answer)` and their types."
+    LAYOUT = ("  root/<split>/img_ids.txt     COCO image id, one per line      (split: train | test)\n"
+              "  root/<split>/questions.txt   the question, one per line (same line count in all four files)\n"
+              "  root/<split>/answers.txt     the one-word answer, one per line\n"
+              "  root/<split>/types.txt       0 object | 1 number | 2 color | 3 location, one per line\n"
+              "  root/images/train2014/COCO_train2014_<12-digit id>.jpg   images of the train split\n"
+              "  root/images/val2014/COCO_val2014_<12-digit id>.jpg       images of the test split")
+    FILES = ("img_ids", "questions", "answers", "types")
+
+    def __init__(self, root: str | os.PathLike, split: str = "train", size: int = 256, seed: int = 0):
+        root = _require(Path(root), "COCO-QA root", self.LAYOUT)
+        self.split = check_choice(split, "split", ("train", "test"))
+        self.size, self.seed = check_int(size, "size", min=1), check_int(seed, "seed", min=0)
+        paths = {f: _require(root / split / f"{f}.txt", f"COCO-QA {split}/{f}.txt", self.LAYOUT) for f in self.FILES}
+        cols = {f: _read_lines(p) for f, p in paths.items()}
+        n = len(cols["img_ids"])
+        for f in self.FILES[1:]:
+            if len(cols[f]) != n:
+                raise ValueError(f"{paths[f]}: {len(cols[f])} lines, but {paths['img_ids']} has {n} "
+                                 f"(the four files of a split hold one record per line)")
+        if n == 0: raise ValueError(f"{paths['img_ids']}: no records")
+        folder = {"train": "train2014", "test": "val2014"}[split]
+        img_dir = _require(root / "images" / folder, f"COCO {folder} image folder", self.LAYOUT)
+        by_image: dict = {}
+        for k, (iid, q, a, t) in enumerate(zip(*(cols[f] for f in self.FILES)), 1):
+            if not iid.strip().isdigit(): raise ValueError(f"{paths['img_ids']}, line {k}: expected a COCO image id (an integer), got {iid!r}")
+            if t.strip() not in ("0", "1", "2", "3"): raise ValueError(f"{paths['types']}, line {k}: expected a type 0..3, got {t!r}")
+            if not q.strip(): raise ValueError(f"{paths['questions']}, line {k}: empty question")
+            if not a.strip(): raise ValueError(f"{paths['answers']}, line {k}: empty answer")
+            by_image.setdefault(int(iid), []).append((q.strip(), a.strip(), int(t)))
+        self.items = [(img_dir / f"COCO_{folder}_{iid:012d}.jpg", iid, recs) for iid, recs in by_image.items()]
+        for p, _, _ in self.items:
+            if not p.is_file(): raise FileNotFoundError(f"image file not found: {p}\nexpected layout:\n{self.LAYOUT}")
+        self.answers = sorted({a for _, _, recs in self.items for _, a, _ in recs})
+
+    def __len__(self): return len(self.items)
+
+    def qa_records(self, n: int | None = None) -> list[tuple[int, str, str]]:
+        "`(image index, question, answer)` of the first `n` images (all if None), in file order within an image."
+        n = len(self) if n is None else check_int(n, "n", min=0)
+        return [(i, q, a) for i, (_, _, recs) in enumerate(self.items[:n]) for q, a, _ in recs]
+
+    def __getitem__(self, i: int) -> dict:
+        i = _check_index(self, i)
+        path, iid, recs = self.items[i]
+        return dict(image=load_image(path, self.size), qa=[(q, a) for q, a, _ in recs], types=[t for _, _, t in recs],
+                    image_id=iid, index=i, path=str(path))
+
+    def __repr__(self):
+        return f"COCOQA({self.split}: {len(self)} images, {sum(len(r) for _, _, r in self.items)} questions, size={self.size})"
+
+# %% ../nbs/07_data.ipynb #4ef186df
+REFCOCO_SPLITS = ("train", "val", "testA", "testB")
+
+def _load_refs(folder: Path, layout: str) -> tuple[list, Path]:
+    "The refer toolkit's refs list from `refs(unc).json`, else `refs(unc).p` through the restricted unpickler."
+    js, pk = folder / "refs(unc).json", folder / "refs(unc).p"
+    if js.is_file(): return _load_json(js, layout), js
+    _require(pk, "RefCOCO refs file refs(unc).p (or refs(unc).json)", layout)
+    try:
+        with open(pk, "rb") as f: refs = _NoGlobals(f, encoding="latin1").load()
+    except Exception as e: raise ValueError(f"{pk}: not a plain pickle of refs ({e})") from e
+    return refs, pk
+
+def _refcoco_index(inst: dict, path: Path) -> tuple[dict, dict]:
+    "`{image id: (file_name, width, height)}` and `{annotation id: (image id, bbox, category id)}` of instances.json."
+    try:
+        images = {im["id"]: (im["file_name"], im["width"], im["height"]) for im in inst["images"]}
+        anns = {a["id"]: (a["image_id"], a["bbox"], a["category_id"]) for a in inst["annotations"]}
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a COCO instances file (missing {e}; expected images with id/file_name/width/"
+                         f"height and annotations with id/image_id/bbox/category_id)") from e
+    return images, anns
+
+# %% ../nbs/07_data.ipynb #a0a0950e
+class RefCOCO(Dataset):
+    "RefCOCO (Yu et al., 2016; UNC splits): COCO images with referring expressions and the boxes they name."
+    LAYOUT = ("  root/refcoco/instances.json    COCO format: images [{id, file_name, width, height}], annotations [{id, image_id, bbox [x, y, w, h], category_id}]\n"
+              "  root/refcoco/refs(unc).p       refer toolkit pickle: [{ref_id, ann_id, image_id, split, sentences [{sent, raw, tokens, sent_id}], category_id}]\n"
+              "                                 (or root/refcoco/refs(unc).json: the same list as JSON)\n"
+              "  root/images/train2014/<file_name>   COCO 2014 train images")
+
+    def __init__(self, root: str | os.PathLike, split: str = "train", size: int = 256, seed: int = 0,
+                 min_visible: float = 0.5):
+        root = _require(Path(root), "RefCOCO root", self.LAYOUT)
+        self.split = check_choice(split, "split", REFCOCO_SPLITS)
+        self.size, self.seed = check_int(size, "size", min=1), check_int(seed, "seed", min=0)
+        self.min_visible = check_number(min_visible, "min_visible", min=0, max=1, min_open=True)
+        folder = _require(root / "refcoco", "RefCOCO annotation folder", self.LAYOUT)
+        ipath = folder / "instances.json"
+        images, anns = _refcoco_index(_load_json(ipath, self.LAYOUT), ipath)
+        refs, rpath = _load_refs(folder, self.LAYOUT)
+        if not isinstance(refs, list): raise ValueError(f"{rpath}: expected a list of refs, got {type(refs).__name__}")
+        img_dir = _require(root / "images" / "train2014", "COCO train2014 image folder", self.LAYOUT)
+        self.skipped = {"outside_crop": 0, "empty_sentence": 0}
+        by_image: dict = {}
+        for r in refs:
+            try: ref_id, ann_id, image_id, rsplit, sents = r["ref_id"], r["ann_id"], r["image_id"], r["split"], r["sentences"]
+            except (KeyError, TypeError) as e:
+                raise ValueError(f"{rpath}: not a refer-toolkit refs list (a ref lacks {e}; expected ref_id, ann_id, image_id, split, sentences)") from e
+            if rsplit != split: continue
+            if ann_id not in anns: raise ValueError(f"{rpath}: ref {ref_id}: ann_id {ann_id} is not in {ipath}")
+            a_img, bbox, cat = anns[ann_id]
+            if a_img != image_id or image_id not in images:
+                raise ValueError(f"{rpath}: ref {ref_id}: image_id {image_id} does not match {ipath} (annotation {ann_id} is on image {a_img})")
+            name, w, h = images[image_id]
+            try: box, visible = crop_box(bbox, w, h, self.size)
+            except ValueError as e: raise ValueError(f"{ipath}: annotation {ann_id}: {e}") from None
+            if not isinstance(sents, list) or not all(isinstance(s, dict) and isinstance(s.get("sent"), str) for s in sents):
+                raise ValueError(f"{rpath}: ref {ref_id}: sentences must be a list of {{'sent': str, ...}}, got {sents!r}"[:300])
+            texts = [s["sent"].strip() for s in sents]
+            self.skipped["empty_sentence"] += sum(not t for t in texts)
+            texts = [t for t in texts if t]
+            if visible < self.min_visible:
+                self.skipped["outside_crop"] += len(texts); continue
+            if not texts: continue
+            im = by_image.setdefault(image_id, {"path": img_dir / name, "boxes": [], "labels": [], "refexps": [], "ref_ids": []})
+            im["refexps"] += [(t, len(im["boxes"])) for t in texts]
+            im["boxes"].append(box); im["labels"].append(cat); im["ref_ids"].append(ref_id)
+        if not by_image:
+            raise ValueError(f"{rpath}: no referring expression of split {split!r} is left (skipped: {self.skipped})")
+        self.items = [(iid, v) for iid, v in by_image.items()]
+        for _, v in self.items:
+            if not v["path"].is_file(): raise FileNotFoundError(f"image file not found: {v['path']}\nexpected layout:\n{self.LAYOUT}")
+
+    def __len__(self): return len(self.items)
+
+    def ref_records(self, n: int | None = None) -> list[tuple[int, str, torch.Tensor]]:
+        "`(image index, expression, box (4,) x0y0x1y1 px in the crop)` of the first `n` images (all if None)."
+        n = len(self) if n is None else check_int(n, "n", min=0)
+        return [(i, t, v["boxes"][k]) for i, (_, v) in enumerate(self.items[:n]) for t, k in v["refexps"]]
+
+    def __getitem__(self, i: int) -> dict:
+        i = _check_index(self, i)
+        iid, v = self.items[i]
+        return dict(image=load_image(v["path"], self.size), boxes=torch.stack(v["boxes"]),
+                    labels=torch.tensor(v["labels"], dtype=torch.long), refexps=list(v["refexps"]),
+                    ref_ids=list(v["ref_ids"]), image_id=iid, index=i, path=str(v["path"]))
+
+    def __repr__(self):
+        return (f"RefCOCO({self.split}: {len(self)} images, {sum(len(v['refexps']) for _, v in self.items)} expressions, "
+                f"size={self.size}, skipped={self.skipped})")
+
+# %% ../nbs/07_data.ipynb #497b7838
 def caption_id(text: str) -> str:
     "Stable id of a caption: the SHA-1 hex digest of its exact UTF-8 string."
     if not isinstance(text, str): raise ValueError(f"text: expected a caption string, got {type(text).__name__} {text!r}"[:200])
