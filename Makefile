@@ -34,9 +34,10 @@ $(STAMP): settings.ini setup.py
 install: $(STAMP)  ## create .venv/ and install lgvq with its dev tools
 
 SCALE ?= smoke
-figures: $(STAMP)  ## run every experiment notebook (SCALE=tiny|smoke|paper) and write figures/ + figures/RESULTS.md
+JOBS  ?= 0
+figures: $(STAMP)  ## run every experiment notebook (SCALE=tiny|smoke|paper, JOBS=n at a time, 0: auto) and write figures/ + figures/RESULTS.md
 	@mkdir -p runs figures
-	$(PY) -m lgvq.experiments --scale $(SCALE) $(if $(ONLY),--only $(ONLY),)
+	$(PY) -m lgvq.experiments --scale $(SCALE) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY),)
 
 # Each check snapshots the files a tool may rewrite, runs it, and fails if anything changed.
 define unchanged

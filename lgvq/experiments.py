@@ -19,9 +19,9 @@ from pathlib import Path
 from .core import atomic_path, check_choice
 
 # %% auto #0
-__all__ = ['ORDER', 'SCALES', 'DATASETS', 'experiment_notebooks', 'run_experiment', 'repo_root', 'check_experiment',
-           'experiment_config', 'mean_std', 'fmt', 'cached_probe', 'language_results', 'write_results', 'run_all',
-           'main']
+__all__ = ['ORDER', 'SCALES', 'DATASETS', 'PARALLEL_ORDER', 'USES_SHARED', 'experiment_notebooks', 'run_experiment', 'repo_root',
+           'check_experiment', 'experiment_config', 'mean_std', 'fmt', 'cached_probe', 'probed_run', 'language_results',
+           'write_results', 'shared_runs', 'prepare_run', 'run_all', 'main']
 
 # %% ../nbs/11_experiments.ipynb #680ec904
 ORDER = ("toy_codebook", "alignment", "reconstruction", "loss_ablation", "masked_words", "codebook", "retrieval", "downstream")
@@ -124,9 +124,8 @@ def _probe_key(ckpt, **settings) -> str:
 def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe_steps: int, n_probe: int, n_val: int,
                  seed: int, run_cache, strict: bool = False):
     "(probe head, metrics, (z_val, val captions)) for a frozen model; the head and metrics are reused when cached."
-    from safetensors.torch import load_file, save_file
-    from lgvq.probe import fit_probe, language_metrics, quantized_codes
     from lgvq.core import check_int
+    from lgvq.train import run_lock
     for v, n in ((probe_steps, "probe_steps"), (n_probe, "n_probe"), (n_val, "n_val")): check_int(v, n, min=1)
     if not (Path(ckpt) / "state.json").is_file():
         raise ValueError(f"ckpt: expected a checkpoint folder with state.json (from train_cached), got {str(ckpt)!r}")
@@ -135,6 +134,12 @@ def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe
               width=g.width, mask_before_encoding=bool(strict))
     key = _probe_key(ckpt, probe_steps=probe_steps, n_probe=n_probe, n_val=n_val, seed=seed, **kw)
     d = Path(run_cache).expanduser() / "probes" / key
+    with run_lock(d.with_name(key + ".lock"), f"the probe {key}"):
+        return _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_probe, n_val, seed, kw)
+
+def _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_probe, n_val, seed, kw):
+    from safetensors.torch import load_file, save_file
+    from lgvq.probe import fit_probe, language_metrics, quantized_codes
     zv, cv, _ = quantized_codes(model, val_ds, n_val)
     if (d / "metrics.json").exists() and (d / "head.safetensors").exists():
         head = fit_probe(zv[:1], cv[:1], cache, encoder, steps=0, seed=seed, **kw)
@@ -149,28 +154,43 @@ def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe
     with atomic_path(d / "metrics.json") as tmp: tmp.write_text(json.dumps(metrics, indent=1))
     return head, metrics, (zv, cv)
 
+def probed_run(dataset: str, variant: str, scale: str, seed: int, steps: int = 0, probe_steps: int = 0,
+               run_cache="runs/cache", text_cache: str | None = None, data_root: str = "", strict: bool = False,
+               encoder=None, cache=None, datasets=None):
+    """One seed's `variant` ("vqgan" or "vqgan_lg") trained (or reused) and its alignment probe trained (or reused),
+    exactly as `language_results` makes them. Returns (model, probe head, probe metrics, (z_val, val captions))."""
+    from lgvq.train import build_dataset, build_text, train_cached
+    check_choice(variant, "variant", ("vqgan", "vqgan_lg"))
+    st = check_experiment(scale, dataset, data_root)
+    probe_steps = probe_steps or st["probe_steps"]
+    cfg = experiment_config(dataset, variant, scale, seed, steps, text_cache, data_root)
+    cfg_g = cfg if variant == "vqgan_lg" else experiment_config(dataset, "vqgan_lg", scale, seed, steps, text_cache, data_root)
+    if encoder is None: encoder, cache = build_text(cfg_g.text)
+    train_ds, val_ds = datasets or (build_dataset(cfg_g.data, "train", seed), build_dataset(cfg_g.data, "val", seed))
+    model, _, ckpt = train_cached(cfg, run_cache, progress=False)
+    head, m, (zv, cv) = cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, cfg_g.guide, probe_steps,
+                                     st["n_probe"], st["n_val"], seed, run_cache, strict)
+    return model, head, m, (zv, cv)
+
 def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_steps: int = 0, run_cache="runs/cache",
                      text_cache: str | None = None, data_root: str = "", strict: bool = False, own_head: bool = True):
     """For each seed: baseline VQ-GAN and VQ-GAN+LG (trained once, cached), a probe on each (cached), and the guided
     model's own head. Returns (results {row: [metrics per seed]}, examples {name: (head, z_val, captions)} of the
     first seed, the text encoder, the feature cache)."""
     from lgvq.probe import language_metrics
-    from lgvq.train import build_dataset, build_text, train_cached
-    st = check_experiment(scale, dataset, data_root)
-    probe_steps = probe_steps or st["probe_steps"]
+    from lgvq.train import build_dataset, build_text
+    check_experiment(scale, dataset, data_root)
     tag = " strict" if strict else ""
     results = {f"baseline (probe{tag})": [], f"LG (probe{tag})": []}
     if own_head: results["LG (own head)"] = []
     examples, encoder, cache = {}, None, None
     for s in seeds:
-        cfg_b = experiment_config(dataset, "vqgan", scale, s, steps, text_cache, data_root)
         cfg_g = experiment_config(dataset, "vqgan_lg", scale, s, steps, text_cache, data_root)
         if encoder is None: encoder, cache = build_text(cfg_g.text)
-        train_ds, val_ds = build_dataset(cfg_g.data, "train", s), build_dataset(cfg_g.data, "val", s)
-        for name, cfg in (("baseline", cfg_b), ("LG", cfg_g)):
-            model, _, ckpt = train_cached(cfg, run_cache, progress=False)
-            head, m, (zv, cv) = cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, cfg_g.guide, probe_steps,
-                                             st["n_probe"], st["n_val"], s, run_cache, strict)
+        datasets = build_dataset(cfg_g.data, "train", s), build_dataset(cfg_g.data, "val", s)
+        for name, variant in (("baseline", "vqgan"), ("LG", "vqgan_lg")):
+            model, head, m, (zv, cv) = probed_run(dataset, variant, scale, s, steps, probe_steps, run_cache, text_cache,
+                                                  data_root, strict, encoder, cache, datasets)
             results[f"{name} (probe{tag})"].append(m)
             if name == "LG" and own_head:
                 results["LG (own head)"].append(language_metrics(model.guide, zv, cv, cache, seed=s))
@@ -179,12 +199,15 @@ def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_step
     return results, examples, encoder, cache
 
 # %% ../nbs/11_experiments.ipynb #731fb968
-def write_results(figures: Path, summaries: list[dict], scale: str):
+def write_results(figures: Path, summaries: list[dict], scale: str, wall: float | None = None, jobs: int = 1):
     "Assemble figures/RESULTS.md from the notebooks' <name>.md files and the run summaries."
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    total = (f" All notebooks together: {wall:.0f} s of wall time ({wall / 60:.1f} min), {jobs} at a time"
+             + (", after the shared runs were prepared in parallel" if jobs > 1 else "") + "; a notebook's own time "
+             "includes waiting for a shared run that another process was training." if wall is not None else "")
     lines = ["# Results", "", f"Regenerated by `make figures` (scale={scale}) on {stamp}. Each section below is written by "
              "the experiment notebook of the same name in `nbs/experiments/`; the paper's numbers stand beside ours "
-             "where the paper reports them, and settings that differ are said so.", "",
+             "where the paper reports them, and settings that differ are said so." + total, "",
              "| notebook | status | wall time (s) |", "|---|---|---|"]
     for s in summaries:
         lines.append(f"| {s['name']} | {'ok' if s['ok'] else 'FAILED (previous figures kept)'} | {s['seconds']:.0f} |")
@@ -195,26 +218,83 @@ def write_results(figures: Path, summaries: list[dict], scale: str):
                   if nb_md.read_text().startswith("# ") else nb_md.read_text(), ""]
     with atomic_path(figures / "RESULTS.md") as tmp: tmp.write_text("\n".join(lines) + "\n")
 
-def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: str = "smoke", only=None) -> int:
-    "Run every experiment notebook (or those named in `only`); print a summary; return the number of failures."
+# %% ../nbs/11_experiments.ipynb #642defe9
+PARALLEL_ORDER = ("masked_words", "loss_ablation", "reconstruction", "codebook", "downstream", "alignment", "retrieval",
+                  "toy_codebook")
+USES_SHARED = {"alignment", "masked_words", "retrieval", "reconstruction", "codebook", "downstream", "loss_ablation"}
+
+def shared_runs(scale: str) -> list[tuple[str, int]]:
+    "(variant, seed) of the runs several notebooks share at `scale` on shapes, the guided (slower) ones first."
+    st = check_experiment(scale, "shapes")
+    return [(v, s) for v in ("vqgan_lg", "vqgan") for s in range(st["seeds"])]
+
+def prepare_run(variant: str, seed: int, scale: str, run_cache, threads: int = 1) -> dict:
+    "Train (or reuse) one shared run and its probe in this process (a pool worker); a summary with the wall time."
+    import torch
+    from lgvq.core import check_int
+    torch.set_num_threads(check_int(threads, "threads", min=1))
+    t = time.perf_counter()
+    try: probed_run("shapes", variant, scale, seed, run_cache=run_cache)
+    except Exception as e:
+        return {"name": f"{variant} seed {seed}", "ok": False, "seconds": time.perf_counter() - t,
+                "error": f"{type(e).__name__}: {e}"[:2000]}
+    return {"name": f"{variant} seed {seed}", "ok": True, "seconds": time.perf_counter() - t}
+
+def _notebook_params(nb: Path, scale: str, runs: Path) -> dict:
+    "The runner's parameters for `nb`: the scale, and the run cache under `runs` where the notebook has one."
+    import papermill as pm
+    params = {"scale": scale}
+    if "run_cache" in pm.inspect_notebook(str(nb)): params["run_cache"] = str(runs / "cache")
+    return params
+
+def _report(s: dict):
+    if s["ok"]: print(f"   {s['name']}: ok in {s['seconds']:.0f} s" + (f" -> {', '.join(s['files'])}" if s.get("files") else ""), flush=True)
+    else: print(f"   {s['name']}: FAILED in {s['seconds']:.0f} s" + (f" at cell {s['cell']}" if s.get("cell") is not None else "")
+                + f": {s['error']}" + (f"\n   executed copy: {s['executed']}" if s.get("executed") else ""), flush=True)
+
+def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: str = "smoke", only=None,
+            jobs: int = 1) -> int:
+    """Run every experiment notebook (or those named in `only`), `jobs` at a time; print a summary; write RESULTS.md;
+    return the number of failed notebooks."""
+    from lgvq.core import check_int
     check_choice(scale, "scale", ("tiny", "smoke", "paper"))
+    jobs = check_int(jobs, "jobs", min=1)
     figures, runs = Path(figures).resolve(), Path(runs).resolve()
     figures.mkdir(parents=True, exist_ok=True); runs.mkdir(parents=True, exist_ok=True)
     nbs = experiment_notebooks(nbs_dir)
     if only: nbs = [n for n in nbs if n.stem in set(only)]
     if not nbs: raise ValueError(f"only: no experiment notebooks matched {only!r} in {nbs_dir}")
-    summaries = []
-    for nb in nbs:
-        print(f"== {nb.stem} (scale={scale}) ...", flush=True)
-        s = run_experiment(nb, figures, runs, {"scale": scale})
-        summaries.append(s)
-        if s["ok"]: print(f"   ok in {s['seconds']:.0f} s -> {', '.join(s['files'])}", flush=True)
-        else: print(f"   FAILED in {s['seconds']:.0f} s at cell {s['cell']}: {s['error']}\n   executed copy: {s['executed']}",
-                    flush=True)
-    write_results(figures, summaries, scale)
+    t0, done = time.perf_counter(), {}
+    if jobs == 1:
+        for nb in nbs:
+            print(f"== {nb.stem} (scale={scale}) ...", flush=True)
+            done[nb.stem] = run_experiment(nb, figures, runs, _notebook_params(nb, scale, runs)); _report(done[nb.stem])
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        rank = {n: i for i, n in enumerate(PARALLEL_ORDER)}
+        queue = sorted(nbs, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
+        prep = shared_runs(scale) if scale != "paper" and any(n.stem in USES_SHARED for n in nbs) else []
+        print(f"== {len(nbs)} notebook(s) at scale={scale}, {jobs} at a time" +
+              (f"; first the {len(prep)} shared runs" if prep else ""), flush=True)
+        import lgvq.experiments as ex             # workers import the functions by module (not a notebook's __main__)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool:
+            pf = [pool.submit(ex.prepare_run, v, s, scale, str(runs / "cache")) for v, s in prep]
+            nf = {pool.submit(ex.run_experiment, nb, figures, runs, _notebook_params(nb, scale, runs)): nb for nb in queue}
+            for f in as_completed(pf): _report(f.result())
+            for f in as_completed(nf):
+                try: s = f.result()
+                except Exception as e:            # the worker itself died (killed, out of memory)
+                    nb = nf[f]; s = {"name": nb.stem, "ok": False, "seconds": time.perf_counter() - t0, "cell": None,
+                                     "executed": str(runs / nb.name), "error": f"{type(e).__name__}: {e}"}
+                done[s["name"]] = s; _report(s)
+    summaries = [done[nb.stem] for nb in nbs]
+    wall = time.perf_counter() - t0
+    write_results(figures, summaries, scale, wall, jobs)
     failed = [s for s in summaries if not s["ok"]]
-    print(f"{len(summaries) - len(failed)} of {len(summaries)} experiment notebooks succeeded; "
-          f"figures/RESULTS.md written" + (f"; failed: {', '.join(s['name'] for s in failed)}" if failed else ""))
+    print(f"{len(summaries) - len(failed)} of {len(summaries)} experiment notebooks succeeded in {wall:.0f} s "
+          f"({wall / 60:.1f} min, {jobs} at a time); figures/RESULTS.md written"
+          + (f"; failed: {', '.join(s['name'] for s in failed)}" if failed else ""))
     return len(failed)
 
 def main(argv=None):
@@ -222,9 +302,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m lgvq.experiments", description="Run the experiment notebooks.")
     p.add_argument("--scale", default="smoke", choices=("tiny", "smoke", "paper"))
     p.add_argument("--only", nargs="*", default=None, help="notebook names (default: all)")
+    p.add_argument("--jobs", type=int, default=0, help="notebooks at a time (default 0: up to 2 CPU cores at tiny and "
+                   "smoke scale, 1 at paper scale)")
     p.add_argument("--nbs", default="nbs/experiments"); p.add_argument("--figures", default="figures"); p.add_argument("--runs", default="runs")
     a = p.parse_args(argv)
-    sys.exit(1 if run_all(a.nbs, a.figures, a.runs, a.scale, a.only) else 0)
+    if a.jobs < 0: p.error(f"--jobs: expected 0 (automatic) or a positive number, got {a.jobs}")
+    jobs = a.jobs or (1 if a.scale == "paper" else max(1, min(2, os.cpu_count() or 1)))
+    sys.exit(1 if run_all(a.nbs, a.figures, a.runs, a.scale, a.only, jobs) else 0)
 
 # %% ../nbs/11_experiments.ipynb #b0411fbf
 #| eval: false

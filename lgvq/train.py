@@ -5,6 +5,7 @@
 # %% ../nbs/09_train.ipynb #54a3c06c
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import difflib
@@ -32,7 +33,7 @@ __all__ = ['DATASETS', 'CKPT_FORMAT', 'RunConfig', 'DataConfig', 'TextConfig', '
            'OptimConfig', 'TrainConfig', 'apply_overrides', 'load_config', 'rng_state', 'set_rng_state',
            'save_checkpoint', 'list_checkpoints', 'load_checkpoint', 'restore', 'ShardedBatchSampler', 'build_dataset',
            'dataset_captions', 'build_text', 'build_quantizer_vqct', 'build_model', 'needs_text', 'git_commit',
-           'average_gradients', 'Trainer', 'evaluate', 'main', 'config_hash', 'train_cached']
+           'average_gradients', 'Trainer', 'evaluate', 'main', 'config_hash', 'run_lock', 'train_cached']
 
 # %% ../nbs/09_train.ipynb #5a53bd51
 @dataclass
@@ -728,10 +729,31 @@ def config_hash(cfg: TrainConfig) -> str:
     d["text"] = {k: v for k, v in d["text"].items() if k != "cache_dir"}
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
+@contextlib.contextmanager
+def run_lock(path, what: str = "run"):
+    """Hold an exclusive advisory lock on the file `path` (created if missing) for the duration of the block; another
+    process asking for the same lock waits. A no-op where `fcntl` does not exist (Windows)."""
+    try: import fcntl
+    except ImportError: yield; return
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process to finish {what} ({path.name}) ...", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
+
 def train_cached(cfg: TrainConfig, cache_root="runs/cache", progress: bool = True):
     "Train `cfg` once (keyed by `config_hash`) and return `(model, loss, checkpoint_path)`; reuse a finished run."
+    if not isinstance(cfg, TrainConfig): raise ValueError(f"cfg: expected a TrainConfig, got {type(cfg).__name__}")
     cfg = copy.deepcopy(cfg)
     cfg.run.out_dir = str(Path(cache_root).expanduser() / f"{cfg.run.name}-{config_hash(cfg)[:12]}")
+    with run_lock(cfg.run.out_dir + ".lock", f"training {Path(cfg.run.out_dir).name}"):
+        return _train_cached(cfg, progress)
+
+def _train_cached(cfg: TrainConfig, progress: bool):
     ckpts = list_checkpoints(Path(cfg.run.out_dir) / "checkpoints")
     done = [c for c in ckpts if json.loads((c / "state.json").read_text())["step"] == cfg.optim.steps]
     if done:
