@@ -88,8 +88,9 @@ def shapes_task(kind):
 
 # Paper scale (GPUs): the LG-VQ downstream settings on the +LG VQ-GAN of the same dataset (override task.vq for the
 # baseline). Transformer sizes follow taming-transformers' conditional GPTs for 16x16 code grids; they are starting
-# points, not tuned. COCO-QA and RefCOCO have no loader in lgvq.data yet: those configs fail at validation and say
-# which files a loader needs.
+# points, not tuned. COCO-QA (lgvq.data.COCOQA: train on train, test on test) and RefCOCO (lgvq.data.RefCOCO, UNC
+# splits: train on train, test on data.test_split = val | testA | testB) read the release layouts under data.root;
+# the VQ model is the COCO one (COCO-QA and RefCOCO images are COCO 2014 images).
 PAPER_TASKS = {  # name: (task, dataset, root, VQ config, model, optim, eval)
     "celebahq_t2i": ("t2i", "celebahq", "data/MM-CelebA-HQ", "configs/celebahq_vqgan_lg.yaml",
                      dict(n_layer=24, n_head=16, n_embd=1024, dropout=0.1), dict(steps=100000, lr=1e-4, batch_size=32),
@@ -104,12 +105,17 @@ PAPER_TASKS = {  # name: (task, dataset, root, VQ config, model, optim, eval)
 }
 
 
+TEST_SPLITS = {"refcoco": "val"}   # data.test_split where the dataset has a choice (RefCOCO: val, testA or testB)
+
+
 def paper_task(name):
     kind, ds, root, vq, model, optim, ev = PAPER_TASKS[name]
+    data = {"dataset": ds, "root": root, "size": 256, "n": None, "n_test": None, "batch_size": 32, "num_workers": 8}
+    if ds in TEST_SPLITS: data["test_split"] = TEST_SPLITS[ds]
     return name, {
         "task": {"kind": kind, "vq": vq, "vq_overrides": [], "vq_cache": "runs/cache"},
         "run": {"name": name, "seed": 0, "log_every": 50, "ckpt_every": 5000, "keep_last": 3},
-        "data": {"dataset": ds, "root": root, "size": 256, "n": None, "n_test": None, "batch_size": 32, "num_workers": 8},
+        "data": data,
         "text": {"encoder": "clip-vit-b-32", "max_length": 30, "cache_dir": ".cache/text", "cache_dtype": "float16"},
         "model": model,
         "optim": {**optim, "grad_clip": 1.0, "precision": "bf16"},

@@ -20,9 +20,9 @@ from .core import atomic_path, check_choice, check_int, check_number, check_tens
 from .models import codes_from_indices
 
 # %% auto #0
-__all__ = ['TASKS', 'IMAGE_TASKS', 'TEXT_TASKS', 'TASK_DATASETS', 'MISSING_LOADERS', 'Attention', 'Block', 'GPTConfig', 'CodeGPT',
-           'check_codes', 'filter_logits', 'encode_images', 'codebook_vectors', 'decode_codes', 'save_grid',
-           'TaskSplit', 'task_split', 'semantic_onehot', 'semantic_vq', 'train_semantic_vq', 'fit',
+__all__ = ['TASKS', 'IMAGE_TASKS', 'TEXT_TASKS', 'TASK_DATASETS', 'MISSING_LOADERS', 'TEST_SPLITS', 'Attention', 'Block',
+           'GPTConfig', 'CodeGPT', 'check_codes', 'filter_logits', 'encode_images', 'codebook_vectors', 'decode_codes',
+           'save_grid', 'TaskSplit', 'task_split', 'semantic_onehot', 'semantic_vq', 'train_semantic_vq', 'fit',
            'text_features_prefix', 'train_code_gpt', 'generate_from_captions', 'complete', 'TokenVocab',
            'CaptionerConfig', 'CodeMemory', 'Captioner', 'train_captioner', 'caption_images', 'FusionConfig',
            'FusionEncoder', 'VQAModel', 'Grounder', 'box_loss', 'box_accuracy', 'train_vqa', 'evaluate_vqa',
@@ -30,7 +30,7 @@ __all__ = ['TASKS', 'IMAGE_TASKS', 'TEXT_TASKS', 'TASK_DATASETS', 'MISSING_LOADE
            'run_downstream_comparison', 'comparison_table', 'shapes_text', 'load_vq_pair', 'load_vq', 'TaskSection',
            'TaskDataConfig', 'HeadConfig', 'TaskOptimConfig', 'TaskEvalConfig', 'DownstreamRunConfig',
            'find_vq_checkpoint', 'is_downstream_config', 'load_downstream_config', 'resolve_vq', 'TaskCodes',
-           'build_task_codes', 'DownstreamTrainer', 'train_downstream']
+           'open_task_datasets', 'build_task_codes', 'DownstreamTrainer', 'train_downstream']
 
 # %% ../nbs/10_downstream.ipynb #6aa40ce6
 class Attention(nn.Module):
@@ -872,17 +872,8 @@ TEXT_TASKS = ("t2i", "captioning", "vqa", "grounding")                 # need th
 _CAPTIONED = ("t2i", "completion", "unconditional", "captioning")
 TASK_DATASETS = {"shapes": TASKS, "cub": _CAPTIONED, "celebahq": _CAPTIONED, "coco": _CAPTIONED, "textcaps": _CAPTIONED,
                  "cocoqa": ("vqa",), "refcoco": ("grounding",)}
-MISSING_LOADERS = {
-    "cocoqa": "COCO-QA (Ren et al., 2015) has no loader in lgvq.data yet. Its loader will read the COCO-QA release "
-              "under data.root as root/train/{img_ids,questions,answers,types}.txt and root/test/{img_ids,questions,"
-              "answers,types}.txt (one record per line) and the COCO 2014 images as root/images/train2014/"
-              "COCO_train2014_<12-digit id>.jpg and root/images/val2014/COCO_val2014_<12-digit id>.jpg; add it to "
-              "nbs/07_data.ipynb before running this config",
-    "refcoco": "RefCOCO (Yu et al., 2016) has no loader in lgvq.data yet. Its loader will read the refer-toolkit "
-               "annotations under data.root as root/refcoco/instances.json and root/refcoco/refs(unc).json (the "
-               "refs(unc).p pickle converted to JSON: lgvq never unpickles downloaded files) and the COCO 2014 images "
-               "as root/images/train2014/COCO_train2014_<12-digit id>.jpg; add it to nbs/07_data.ipynb before running "
-               "this config"}
+MISSING_LOADERS: dict = {}    # dataset -> why it cannot run yet (every dataset of TASK_DATASETS has a loader now)
+TEST_SPLITS = {"cocoqa": ("test",), "refcoco": ("val", "testA", "testB")}    # data.test_split choices (first: default)
 
 @dataclass
 class TaskSection:
@@ -900,6 +891,7 @@ class TaskDataConfig:
     size: int = 32                     # image side in px (= the VQ model's resolution)
     n: int | None = 2000               # training images (shapes: generated; else the first n, None = all)
     n_test: int | None = 300           # test images (None = the whole test split)
+    test_split: str | None = None      # refcoco: val | testA | testB; cocoqa: test (None = the first of these)
     max_objects: int = 3               # CaptionedShapes: objects per image
     batch_size: int = 64               # images per batch when encoding the dataset to codes
     num_workers: int = 0               # DataLoader workers when encoding a file dataset
@@ -986,7 +978,8 @@ def _validate_downstream(self: DownstreamRunConfig, base_dir=None):
     if d.dataset in MISSING_LOADERS: raise ValueError(f"data.dataset: {d.dataset!r}: {MISSING_LOADERS[d.dataset]}")
     if t.kind not in TASK_DATASETS[d.dataset]:
         raise ValueError(f"task.kind: {t.kind!r} is not available on data.dataset={d.dataset!r} (expected one of "
-                         f"{TASK_DATASETS[d.dataset]}; semantic maps, QA pairs and referring expressions exist only in shapes)")
+                         f"{TASK_DATASETS[d.dataset]}; semantic maps exist only in shapes, QA pairs in shapes and "
+                         f"cocoqa, referring expressions in shapes and refcoco)")
     if not isinstance(t.vq, str) or not t.vq.strip():
         raise ValueError(f"task.vq: expected a checkpoint folder or a VQ config path, got {t.vq!r}")
     found = _resolve_path(t.vq, base_dir)
@@ -1012,6 +1005,11 @@ def _validate_downstream(self: DownstreamRunConfig, base_dir=None):
     check_int(d.size, "data.size", min=16)
     if d.dataset == "shapes" or d.n is not None: check_int(d.n, "data.n", min=1)
     if d.dataset == "shapes" or d.n_test is not None: check_int(d.n_test, "data.n_test", min=1)
+    if d.test_split is not None:
+        if d.dataset not in TEST_SPLITS:
+            raise ValueError(f"data.test_split: only {tuple(TEST_SPLITS)} have a choice of test split; expected None "
+                             f"for data.dataset={d.dataset!r}, got {d.test_split!r}")
+        check_choice(d.test_split, "data.test_split", TEST_SPLITS[d.dataset])
     check_int(d.max_objects, "data.max_objects", min=1, max=6)
     check_int(d.batch_size, "data.batch_size", min=1); check_int(d.num_workers, "data.num_workers", min=0)
     for n in ("n_layer", "n_head", "n_embd"): check_int(getattr(m, n), f"model.{n}", min=1)
@@ -1081,15 +1079,15 @@ class TaskCodes:
     test_captions: list            # M caption lists
     test_images: torch.Tensor      # (m, 3, H, W) the first m real test images (FD reference, sample grids)
     grid: tuple                    # (h, w)
-    qa: list = field(default_factory=list)          # shapes: (image index, question, answer)
+    qa: list = field(default_factory=list)          # shapes, cocoqa: (image index, question, answer)
     test_qa: list = field(default_factory=list)
-    refs: list = field(default_factory=list)        # shapes: (image index, expression, box xyxy px)
+    refs: list = field(default_factory=list)        # shapes, refcoco: (image index, expression, box xyxy px)
     test_refs: list = field(default_factory=list)
     semantic: torch.Tensor | None = None            # shapes: (N, H, W) semantic maps
     test_semantic: torch.Tensor | None = None
 
 def _encode_dataset(vq, ds, n: int | None, d: TaskDataConfig, keep: int):
-    "(codes (n, h, w), the first `keep` images, n) of a file dataset, streamed in batches."
+    "(codes (n, h, w), the first `keep` images (None if keep = 0), n) of a file dataset, streamed in batches."
     from torch.utils.data import DataLoader, Subset
     from lgvq.data import collate
     n = len(ds) if n is None else min(n, len(ds))
@@ -1099,10 +1097,24 @@ def _encode_dataset(vq, ds, n: int | None, d: TaskDataConfig, keep: int):
         codes.append(encode_images(vq, b["image"], d.batch_size))
         have = sum(len(k) for k in kept)
         if have < keep: kept.append(b["image"][:keep - have])
-    return torch.cat(codes), torch.cat(kept), n
+    return torch.cat(codes), (torch.cat(kept) if kept else None), n
 
-def build_task_codes(cfg: DownstreamRunConfig, vq, keep: int = 8) -> TaskCodes:
-    "Read `cfg.data`'s train and test splits and encode them with `vq`; keep `keep` real test images (shapes: all)."
+def open_task_datasets(cfg: DownstreamRunConfig) -> tuple | None:
+    "(train, test) datasets of `cfg.data` read from disk (None for shapes, which is generated); raises if files are missing."
+    if not isinstance(cfg, DownstreamRunConfig): raise ValueError(f"cfg: expected a DownstreamRunConfig, got {type(cfg).__name__}")
+    d, seed = cfg.data, cfg.run.seed
+    if d.dataset == "shapes": return None
+    if d.dataset in TEST_SPLITS:
+        from lgvq.data import COCOQA, RefCOCO
+        cls = {"cocoqa": COCOQA, "refcoco": RefCOCO}[d.dataset]
+        test = d.test_split or TEST_SPLITS[d.dataset][0]
+        return cls(d.root, "train", size=d.size, seed=seed), cls(d.root, test, size=d.size, seed=seed)
+    from lgvq.train import DataConfig, build_dataset
+    dc = DataConfig(dataset=d.dataset, root=d.root, size=d.size)
+    return build_dataset(dc, "train", seed), build_dataset(dc, "val", seed)
+
+def build_task_codes(cfg: DownstreamRunConfig, vq, keep: int = 8, datasets: tuple | None = None) -> TaskCodes:
+    "Encode `cfg.data`'s train and test splits (`datasets`, else opened here) with `vq`; keep `keep` real test images (shapes: all)."
     d, seed = cfg.data, cfg.run.seed
     if d.dataset == "shapes":
         from lgvq.data import CaptionedShapes
@@ -1112,12 +1124,14 @@ def build_task_codes(cfg: DownstreamRunConfig, vq, keep: int = 8) -> TaskCodes:
         c, tc = encode_images(vq, tr.images, d.batch_size), encode_images(vq, te.images, d.batch_size)
         return TaskCodes(c.flatten(1), tc.flatten(1), tr.captions, te.captions, te.images, tuple(c.shape[1:]),
                          tr.qa, te.qa, tr.refs, te.refs, tr.semantic, te.semantic)
-    from lgvq.train import DataConfig, build_dataset
-    dc = DataConfig(dataset=d.dataset, root=d.root, size=d.size)
-    tr, te = build_dataset(dc, "train", seed), build_dataset(dc, "val", seed)
+    tr, te = datasets if datasets is not None else open_task_datasets(cfg)
     c, _, n = _encode_dataset(vq, tr, d.n, d, 0)
     tc, images, m = _encode_dataset(vq, te, d.n_test, d, keep)
-    return TaskCodes(c.flatten(1), tc.flatten(1), tr.all_captions()[:n], te.all_captions()[:m], images, tuple(c.shape[1:]))
+    out = TaskCodes(c.flatten(1), tc.flatten(1), [[] for _ in range(n)], [[] for _ in range(m)], images, tuple(c.shape[1:]))
+    if d.dataset == "cocoqa": out.qa, out.test_qa = tr.qa_records(n), te.qa_records(m)
+    elif d.dataset == "refcoco": out.refs, out.test_refs = tr.ref_records(n), te.ref_records(m)
+    else: out.captions, out.test_captions = tr.all_captions()[:n], te.all_captions()[:m]
+    return out
 
 # %% ../nbs/10_downstream.ipynb #e0f223e2
 class DownstreamTrainer:
@@ -1137,12 +1151,13 @@ class DownstreamTrainer:
                 if not found: raise ValueError(f"resume: no checkpoint in {str(self.out_dir / 'checkpoints')!r}")
                 path = found[-1]
             self.ckpt = load_checkpoint(path)
+        datasets = open_task_datasets(cfg)                                  # missing files fail here, before any training
         self.vq, self.vq_checkpoint = resolve_vq(cfg, progress)
         self.vq.to(self.device)
         res = json.loads((self.vq_checkpoint / "state.json").read_text())["config"]["model"]["resolution"]
         if res != cfg.data.size:
             raise ValueError(f"data.size: expected {res} (the resolution of the VQ model task.vq), got {cfg.data.size}")
-        self.data = build_task_codes(cfg, self.vq)
+        self.data = build_task_codes(cfg, self.vq, datasets=datasets)
         self.book = codebook_vectors(self.vq).to(self.device)                  # (K, D)
         self.encoder = self.cache = None
         if t.kind in TEXT_TASKS:
@@ -1322,12 +1337,13 @@ def _ds_evaluate(self: DownstreamTrainer) -> dict:
         hyps = caption_images(m, self.vocab, cv, self.encoder.decode_ids, beam=e.beam, batch_size=bs)
         out.update(caption_metrics(hyps, d.test_captions[:ns], metrics=("bleu4", "cider_d")))
         examples = [{"generated": h, "reference": r[0]} for h, r in zip(hyps[:8], d.test_captions)]
-    elif k == "vqa":
-        qa = [x for x in d.test_qa if x[2] in m.index]
-        if not qa: raise ValueError("data.n_test: no test question has an answer seen in training; use more test images")
-        out["vqa_acc"] = evaluate_vqa(m, self.book[d.test_codes.to(dev)], qa, self.text, batch_size=bs)
-        out["vqa_questions"], out["vqa_unseen_answers"] = len(qa), len(d.test_qa) - len(qa)
+    elif k == "vqa":                               # every test question counts; an answer unseen in training is a miss
+        if not d.test_qa: raise ValueError("data.n_test: the test images have no questions; use more test images")
+        out["vqa_acc"] = evaluate_vqa(m, self.book[d.test_codes.to(dev)], d.test_qa, self.text, batch_size=bs)
+        out["vqa_questions"] = len(d.test_qa)
+        out["vqa_unseen_answers"] = sum(a not in m.index for _, _, a in d.test_qa)
     else:
+        if not d.test_refs: raise ValueError("data.n_test: the test images have no referring expressions; use more test images")
         out["grounding_acc"] = grounding_accuracy(m, self.book[d.test_codes.to(dev)], d.test_refs, self.text, batch_size=bs)
     return {"task": k, "dataset": cfg.data.dataset, "vq": cfg.task.vq, "vq_checkpoint": str(self.vq_checkpoint),
             "step": self.step, "metrics": out, "examples": examples}

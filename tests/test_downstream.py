@@ -170,7 +170,8 @@ def test_bad_downstream_configs_name_the_field(vq_run, tmp_path):
                        (["task.vq_overrides=optim.steps=3"], "task.vq_overrides: expected a list"),
                        (["model.n_embd=31"], "model.n_embd: expected a multiple of model.n_head=2"),
                        (["data.dataset=cub", f"data.root={tmp_path}"], "task.kind: 'vqa' is not available"),
-                       (["data.dataset=cocoqa", f"data.root={tmp_path}"], r"data.dataset: 'cocoqa'.*questions,answers"),
+                       (["data.dataset=refcoco", f"data.root={tmp_path}"], "task.kind: 'vqa' is not available on data.dataset='refcoco'"),
+                       (["data.test_split=val"], "data.test_split: only"),
                        (["tsk.kind=vqa"], "tsk: unknown config section")]:
         with pytest.raises(ValueError, match=msg): load_downstream_config(cfg, ok + extra)
         err = io.StringIO()
@@ -183,3 +184,121 @@ def test_bad_downstream_configs_name_the_field(vq_run, tmp_path):
     bad = tmp_path / "bad_vq.yaml"; bad.write_text(yaml.safe_dump({**TINY_VQ, "optim": {"stpes": 2}}))
     with pytest.raises(ValueError, match=r"task.vq: the VQ config .* is invalid: optim.stpes: unknown key"):
         DownstreamTrainer(load_downstream_config(cfg, ok + [f"task.vq={bad}"]), progress=False)
+
+
+# ---- COCO-QA and RefCOCO: miniature copies in the released formats, through the paper-scale configs ---------------
+import pickle
+
+import numpy as np
+from PIL import Image
+
+
+def _jpg(path, w, h, seed):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)).save(path)
+
+
+def write_cocoqa(root):
+    "3 train images (4 questions), 2 test images; the test answer 'seven' never occurs in training."
+    rows = {"train": [(11, "what is on the table", "pizza", 0), (11, "how many plates are there", "two", 1),
+                      (12, "what color is the bus", "red", 2), (13, "where is the cat", "sofa", 3)],
+            "test": [(21, "what is on the plate", "pizza", 0), (22, "how many birds are there", "seven", 1),
+                     (21, "what color is the plate", "red", 2)]}
+    for split, rs in rows.items():
+        (root / split).mkdir(parents=True, exist_ok=True)
+        for col, f in enumerate(("img_ids", "questions", "answers", "types")):
+            (root / split / f"{f}.txt").write_text("".join(f"{r[col]}\n" for r in rs))
+        folder = {"train": "train2014", "test": "val2014"}[split]
+        for iid in {r[0] for r in rs}: _jpg(root / "images" / folder / f"COCO_{folder}_{iid:012d}.jpg", 64, 48, iid)
+    return root
+
+
+def write_refcoco(root):
+    "4 train images, 1 val, 1 testA; image 5's second box lies left of the centre crop (dropped and counted)."
+    images = [{"id": i, "file_name": f"COCO_train2014_{i:012d}.jpg", "width": 48 + 8 * i, "height": 48} for i in range(1, 7)]
+    anns = [{"id": 100 + i, "image_id": i, "bbox": [12 + i, 6, 20, 30], "category_id": i % 3 + 1} for i in range(1, 7)]
+    anns.append({"id": 200, "image_id": 5, "bbox": [0, 0, 6, 20], "category_id": 1})
+    split = {1: "train", 2: "train", 3: "train", 4: "train", 5: "val", 6: "testA"}
+    sent = lambda k, t: {"raw": t, "sent": t, "tokens": t.split(), "sent_id": k}
+    refs = [{"ref_id": i, "ann_id": 100 + i, "image_id": i, "split": split[i], "category_id": 1,
+             "sentences": [sent(2 * i, f"the object number {i}"), sent(2 * i + 1, "thing in the middle")]} for i in range(1, 7)]
+    refs.append({"ref_id": 99, "ann_id": 200, "image_id": 5, "split": "val", "category_id": 1, "sentences": [sent(99, "far left")]})
+    for im in images: _jpg(root / "images/train2014" / im["file_name"], im["width"], im["height"], im["id"])
+    (root / "refcoco").mkdir(parents=True, exist_ok=True)
+    (root / "refcoco/instances.json").write_text(json.dumps({"images": images, "annotations": anns}))
+    with open(root / "refcoco/refs(unc).p", "wb") as f: pickle.dump(refs, f, protocol=2)
+    return root
+
+
+def paper_overrides(vq_dir, text_dir, out_dir, root, **over):
+    "The paper-scale task config shrunk to the tiny VQ model (32 px), the packaged text encoder and 3 steps."
+    o = {"data.root": root, "data.size": 32, "data.num_workers": 0, "data.batch_size": 4, "text.encoder": "minilm",
+         "text.max_length": 32, "optim.precision": "fp32", **over}
+    return [x for x in tiny_overrides(vq_dir, text_dir, out_dir) if not x.startswith("data.n")] + [f"{k}={v}" for k, v in o.items()]
+
+
+def test_cocoqa_vqa_config_trains_end_to_end(vq_run, tmp_path):
+    from lgvq.data import COCOQA
+    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    vq_dir, text_dir = vq_run
+    root = write_cocoqa(tmp_path / "cocoqa")
+    over = paper_overrides(vq_dir, text_dir, tmp_path / "run", root)
+    tr = DownstreamTrainer(load_downstream_config(ROOT / "configs" / "cocoqa_vqa.yaml", over), progress=False)
+    d = tr.data
+    assert d.codes.shape == (3, 64) and d.test_codes.shape == (2, 64)                 # one code grid per image, 8x8
+    assert d.qa == COCOQA(root, "train", size=32).qa_records() and len(d.test_qa) == 3
+    assert d.test_qa[:2] == [(0, "what is on the plate", "pizza"), (0, "what color is the plate", "red")]
+    assert tr.model.answers == ["pizza", "red", "sofa", "two"]                         # the training answers only
+    res = run_cli([str(ROOT / "configs" / "cocoqa_vqa.yaml"), *over])
+    m = res["metrics"]
+    assert res["task"] == "vqa" and res["dataset"] == "cocoqa" and res["step"] == 3
+    assert m["vqa_questions"] == 3 and m["vqa_unseen_answers"] == 1                   # 'seven': kept, and a miss
+    assert m["vqa_acc"] in (0.0, 1 / 3, 2 / 3)
+
+
+def test_refcoco_grounding_config_trains_end_to_end(vq_run, tmp_path):
+    from lgvq.data import RefCOCO, crop_box
+    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    vq_dir, text_dir = vq_run
+    root = write_refcoco(tmp_path / "refcoco")
+    over = paper_overrides(vq_dir, text_dir, tmp_path / "run", root)
+    tr = DownstreamTrainer(load_downstream_config(ROOT / "configs" / "refcoco_grounding.yaml", over), progress=False)
+    d = tr.data
+    assert d.codes.shape == (4, 64) and d.test_codes.shape == (1, 64) and len(d.refs) == 8 and len(d.test_refs) == 2
+    i, e, box = d.refs[2]
+    assert (i, e) == (1, "the object number 2")
+    torch.testing.assert_close(box, crop_box([14, 6, 20, 30], 64, 48, 32)[0])         # 64x48 -> 43x32, crop from x = 5
+    assert box.dtype == torch.float32 and 0 <= box.min() and box.max() <= 32
+    val = RefCOCO(root, "val", size=32)
+    assert val.skipped == {"outside_crop": 1, "empty_sentence": 0} and [x[1] for x in d.test_refs] == [x[1] for x in val.ref_records()]
+    res = run_cli([str(ROOT / "configs" / "refcoco_grounding.yaml"), *over])
+    assert res["task"] == "grounding" and res["dataset"] == "refcoco" and 0 <= res["metrics"]["grounding_acc"] <= 1
+    res = run_cli([str(ROOT / "configs" / "refcoco_grounding.yaml"), *over, "data.test_split=testA", f"run.out_dir={tmp_path / 'a'}"])
+    assert res["step"] == 3 and 0 <= res["metrics"]["grounding_acc"] <= 1
+
+
+def test_task_datasets_fail_fast_naming_the_file(vq_run, tmp_path):
+    "A missing or malformed file stops the run before the VQ model is trained, naming the file (and where it goes)."
+    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    vq_dir, text_dir = vq_run
+    vq_cfg = tmp_path / "vq.yaml"; vq_cfg.write_text(yaml.safe_dump(TINY_VQ))             # would be trained by train_cached
+    qa = write_cocoqa(tmp_path / "cocoqa")
+    (qa / "test/types.txt").unlink()
+    over = paper_overrides(vq_cfg, text_dir, tmp_path / "run", qa, **{"task.vq_cache": tmp_path / "cache"})
+    cfg = ROOT / "configs" / "cocoqa_vqa.yaml"
+    with pytest.raises(FileNotFoundError, match=r"COCO-QA test/types.txt not found: .*cocoqa/test/types.txt\nexpected layout"):
+        DownstreamTrainer(load_downstream_config(cfg, over), progress=False)
+    assert not (tmp_path / "cache").exists()                                             # nothing was trained
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as ex: run_cli([str(cfg), *over])
+    assert ex.value.code == 2 and "types.txt not found" in err.getvalue()
+    (qa / "test/types.txt").write_text("0\n1\n")                                      # 2 lines for 3 records
+    with pytest.raises(ValueError, match=r"test/types.txt: 2 lines, but .*test/img_ids.txt has 3"):
+        DownstreamTrainer(load_downstream_config(cfg, over), progress=False)
+    ref = write_refcoco(tmp_path / "refcoco")
+    class Evil:
+        def __reduce__(self): return (print, ("never printed",))
+    (ref / "refcoco/refs(unc).p").write_bytes(pickle.dumps([Evil()]))
+    over = paper_overrides(vq_dir, text_dir, tmp_path / "run", ref)
+    with pytest.raises(ValueError, match=r"refs\(unc\).p: not a plain pickle of refs .*refusing to load builtins.print"):
+        DownstreamTrainer(load_downstream_config(ROOT / "configs" / "refcoco_grounding.yaml", over), progress=False)
