@@ -293,7 +293,7 @@ def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: st
     write_results(figures, summaries, scale, wall, jobs)
     failed = [s for s in summaries if not s["ok"]]
     print(f"{len(summaries) - len(failed)} of {len(summaries)} experiment notebooks succeeded in {wall:.0f} s "
-          f"({wall / 60:.1f} min, {jobs} at a time); figures/RESULTS.md written"
+          f"({wall / 60:.1f} min, {jobs} at a time); {figures / 'RESULTS.md'} written"
           + (f"; failed: {', '.join(s['name'] for s in failed)}" if failed else ""))
     return len(failed)
 
