@@ -143,8 +143,12 @@ def profile_step(lg, b, plain, steps, paper):
 
 
 def main(batch=16, repeats=15, profile=False, paper=False, only_profile=False):
+    with tempfile.TemporaryDirectory(prefix="lgvq-bench-step-") as tmp:   # trainers' run folders, removed at the end
+        _main(tmp, batch, repeats, profile, paper, only_profile)
+
+
+def _main(tmp, batch, repeats, profile, paper, only_profile):
     torch.manual_seed(0)
-    tmp = tempfile.mkdtemp()
     mk = lambda name: trainer(name, tmp, batch, paper=paper)
     if only_profile:                                   # the profile alone (no step table): VQ-GAN and VQ-GAN+LG only
         ds = CaptionedShapes(batch, size=256 if paper else 32, seed=0)
