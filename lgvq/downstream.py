@@ -20,17 +20,18 @@ from .core import atomic_path, check_choice, check_int, check_number, check_tens
 from .models import codes_from_indices
 
 # %% auto #0
-__all__ = ['TASKS', 'IMAGE_TASKS', 'TEXT_TASKS', 'TASK_DATASETS', 'MISSING_LOADERS', 'TEST_SPLITS', 'Attention', 'Block',
-           'GPTConfig', 'CodeGPT', 'check_codes', 'filter_logits', 'encode_images', 'codebook_vectors', 'decode_codes',
-           'save_grid', 'TaskSplit', 'task_split', 'semantic_onehot', 'semantic_vq', 'train_semantic_vq', 'fit',
+__all__ = ['TASKS', 'IMAGE_TASKS', 'TEXT_TASKS', 'TASK_DATASETS', 'TEST_SPLITS', 'FID_TASKS', 'Attention', 'Block', 'GPTConfig',
+           'CodeGPT', 'check_codes', 'filter_logits', 'encode_images', 'codebook_vectors', 'decode_codes', 'save_grid',
+           'TaskSplit', 'task_split', 'semantic_onehot', 'semantic_vq', 'train_semantic_vq', 'fit',
            'text_features_prefix', 'train_code_gpt', 'generate_from_captions', 'complete', 'TokenVocab',
            'CaptionerConfig', 'CodeMemory', 'Captioner', 'train_captioner', 'caption_images', 'FusionConfig',
-           'FusionEncoder', 'VQAModel', 'Grounder', 'box_loss', 'box_accuracy', 'train_vqa', 'evaluate_vqa',
-           'train_grounder', 'grounding_accuracy', 'checkable_caption', 'foreground_iou', 'DownstreamConfig',
-           'run_downstream_comparison', 'comparison_table', 'shapes_text', 'load_vq_pair', 'load_vq', 'TaskSection',
-           'TaskDataConfig', 'HeadConfig', 'TaskOptimConfig', 'TaskEvalConfig', 'DownstreamRunConfig',
-           'find_vq_checkpoint', 'is_downstream_config', 'load_downstream_config', 'resolve_vq', 'TaskCodes',
-           'open_task_datasets', 'build_task_codes', 'DownstreamTrainer', 'train_downstream']
+           'FusionEncoder', 'VQAModel', 'Grounder', 'box_loss', 'box_accuracy', 'train_vqa', 'vqa_hits', 'evaluate_vqa',
+           'vqa_accuracy_by_type', 'train_grounder', 'grounding_accuracy', 'checkable_caption', 'foreground_iou',
+           'DownstreamConfig', 'run_downstream_comparison', 'comparison_table', 'shapes_text', 'load_vq_pair',
+           'load_vq', 'TaskSection', 'TaskDataConfig', 'HeadConfig', 'TaskOptimConfig', 'TaskEvalConfig',
+           'DownstreamRunConfig', 'fid_applies', 'find_fid_weights', 'find_vq_checkpoint', 'is_downstream_config',
+           'load_downstream_config', 'resolve_vq', 'TaskCodes', 'open_task_datasets', 'build_task_codes',
+           'DownstreamTrainer', 'train_downstream']
 
 # %% ../nbs/10_downstream.ipynb #6aa40ce6
 class Attention(nn.Module):
@@ -668,14 +669,36 @@ def train_vqa(model: VQAModel, code_vecs: torch.Tensor, qa: list, text, steps: i
     return fit(model, loss_fn, len(qa), steps, batch_size=batch_size, lr=lr, seed=seed)
 
 @torch.no_grad()
-def evaluate_vqa(model: VQAModel, code_vecs: torch.Tensor, qa: list, text, batch_size: int = 128) -> float:
-    "Exact-match answer accuracy over records (image index, question, answer)."
-    model.eval(); hits = 0
+def vqa_hits(model: VQAModel, code_vecs: torch.Tensor, qa: list, text, batch_size: int = 128) -> list[bool]:
+    "Per record (image index, question, answer): is the predicted answer the true one? (An answer unseen in training never is.)"
+    if not isinstance(qa, (list, tuple)) or not qa:
+        raise ValueError(f"qa: expected a non-empty list of (image index, question, answer) records, got {qa!r:.60}")
+    batch_size = check_int(batch_size, "batch_size", min=1)
+    model.eval(); hits = []
     for s in range(0, len(qa), batch_size):
         rec = qa[s:s + batch_size]
         pred = model(text([q for _, q, _ in rec]), code_vecs[[i for i, _, _ in rec]]).argmax(-1).tolist()
-        hits += sum(model.answers[p] == a for p, (_, _, a) in zip(pred, rec))
-    return hits / len(qa)
+        hits += [model.answers[p] == a for p, (_, _, a) in zip(pred, rec)]
+    return hits
+
+def evaluate_vqa(model: VQAModel, code_vecs: torch.Tensor, qa: list, text, batch_size: int = 128) -> float:
+    "Exact-match answer accuracy over records (image index, question, answer); unseen answers count as wrong."
+    hits = vqa_hits(model, code_vecs, qa, text, batch_size)
+    return sum(hits) / len(hits)
+
+def vqa_accuracy_by_type(hits: list, types: list, names=("object", "number", "color", "location")) -> dict:
+    "{type name: (accuracy or None if no question has it, questions)} for per-question `hits` and type ids `types` (index into `names`)."
+    if not isinstance(hits, (list, tuple)) or not hits: raise ValueError(f"hits: expected a non-empty list of bools, got {hits!r:.60}")
+    if not isinstance(types, (list, tuple)) or len(types) != len(hits):
+        raise ValueError(f"types: expected a list of {len(hits)} type ids (one per hit), got {type(types).__name__} of length "
+                         f"{len(types) if hasattr(types, '__len__') else '?'}")
+    bad = [t for t in types if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < len(names)]
+    if bad: raise ValueError(f"types: expected ints in [0, {len(names)}) indexing names={tuple(names)}, got {bad[:5]}")
+    out = {}
+    for k, name in enumerate(names):
+        h = [x for x, t in zip(hits, types) if t == k]
+        out[name] = (sum(h) / len(h) if h else None, len(h))
+    return out
 
 def train_grounder(model: Grounder, code_vecs: torch.Tensor, refs: list, text, steps: int, batch_size: int = 32,
                    lr: float = 3e-4, seed: int = 0) -> list[float]:
@@ -811,8 +834,7 @@ def run_downstream_comparison(vq_models: dict, train_split: TaskSplit, test_spli
         seed_everything(seed)
         vqa = VQAModel(fc, [a for _, _, a in train_split.qa])
         train_vqa(vqa, cv_tr, train_split.qa, text, cfg.steps, **kw)
-        qa_te = [x for x in test_split.qa if x[2] in vqa.index]
-        r["vqa_acc"] = evaluate_vqa(vqa, cv_te, qa_te, text)
+        r["vqa_acc"] = evaluate_vqa(vqa, cv_te, test_split.qa, text)       # every test question; unseen answers are misses
         seed_everything(seed)
         gr = Grounder(fc, train_split.images.shape[-1])
         train_grounder(gr, cv_tr, train_split.refs, text, cfg.steps, **kw)
@@ -872,8 +894,8 @@ TEXT_TASKS = ("t2i", "captioning", "vqa", "grounding")                 # need th
 _CAPTIONED = ("t2i", "completion", "unconditional", "captioning")
 TASK_DATASETS = {"shapes": TASKS, "cub": _CAPTIONED, "celebahq": _CAPTIONED, "coco": _CAPTIONED, "textcaps": _CAPTIONED,
                  "cocoqa": ("vqa",), "refcoco": ("grounding",)}
-MISSING_LOADERS: dict = {}    # dataset -> why it cannot run yet (every dataset of TASK_DATASETS has a loader now)
 TEST_SPLITS = {"cocoqa": ("test",), "refcoco": ("val", "testA", "testB")}    # data.test_split choices (first: default)
+FID_TASKS = ("t2i", "completion", "unconditional")                     # image tasks measured by FID on the paper datasets
 
 @dataclass
 class TaskSection:
@@ -919,6 +941,9 @@ class TaskEvalConfig:
     temperature: float = 1.0
     visible: float = 0.5               # completion: fraction of the raster codes given (0.5 = the top half)
     beam: int = 1                      # captioning: 1 = greedy, else beam width
+    fid: Any = "auto"                  # FID_TASKS on paper datasets: auto (if the Inception weights are found) | true | false
+    fid_images: int | None = None      # images sampled for FID, against as many real test images (None: every test image)
+    fid_weights: str | None = None     # the FID Inception weights file (None: lgvq.metrics.fid_weights_locations())
 
 # %% ../nbs/10_downstream.ipynb #1d58c72a
 @dataclass
@@ -956,7 +981,28 @@ class DownstreamRunConfig:
     def to_dict(self) -> dict:
         return {k: asdict(getattr(self, k)) for k in self.sections()}
 
-# %% ../nbs/10_downstream.ipynb #c8697841
+# %% ../nbs/10_downstream.ipynb #cd0c835a
+def fid_applies(cfg: DownstreamRunConfig) -> bool:
+    "Is `cfg`'s run an image task on a paper dataset (FID measured at the end unless eval.fid=false)?"
+    if not isinstance(cfg, DownstreamRunConfig): raise ValueError(f"cfg: expected a DownstreamRunConfig, got {type(cfg).__name__}")
+    return cfg.task.kind in FID_TASKS and cfg.data.dataset != "shapes"
+
+def find_fid_weights(cfg: DownstreamRunConfig) -> tuple[Path | None, str | None]:
+    "(the FID Inception weights file, None) if `cfg`'s run will compute FID, else (None, why not: the file and where it belongs)."
+    from lgvq.metrics import FID_WEIGHTS_ENV, FID_WEIGHTS_FILE, FID_WEIGHTS_URL, fid_weights_locations
+    if not fid_applies(cfg):
+        return None, (f"FID is measured only for task.kind in {FID_TASKS} on the paper datasets (CaptionedShapes reports "
+                      f"FD-shapes), got task.kind={cfg.task.kind!r}, data.dataset={cfg.data.dataset!r}")
+    if cfg.eval.fid is False: return None, "eval.fid=false"
+    w = cfg.eval.fid_weights
+    cands = [Path(w).expanduser()] if w else fid_weights_locations()
+    found = next((p for p in cands if p.is_file()), None)
+    if found is not None: return found, None
+    return None, (f"the FID Inception weights file {FID_WEIGHTS_FILE!r} was not found (looked at: "
+                  f"{', '.join(str(p) for p in cands)}); lgvq never downloads it: fetch {FID_WEIGHTS_URL} on a connected "
+                  f"machine and put it at {fid_weights_locations()[-2]}, or point ${FID_WEIGHTS_ENV} or eval.fid_weights at it")
+
+# %% ../nbs/10_downstream.ipynb #af871468
 def _resolve_path(value: str, base_dir) -> Path | None:
     "The first existing of `value` (cwd-relative or absolute), base_dir/value, base_dir/../value; None if none exists."
     p = Path(value).expanduser()
@@ -975,7 +1021,6 @@ def _validate_downstream(self: DownstreamRunConfig, base_dir=None):
     t, r, d, m, o, e = self.task, self.run, self.data, self.model, self.optim, self.eval
     check_choice(t.kind, "task.kind", TASKS)
     check_choice(d.dataset, "data.dataset", tuple(TASK_DATASETS))
-    if d.dataset in MISSING_LOADERS: raise ValueError(f"data.dataset: {d.dataset!r}: {MISSING_LOADERS[d.dataset]}")
     if t.kind not in TASK_DATASETS[d.dataset]:
         raise ValueError(f"task.kind: {t.kind!r} is not available on data.dataset={d.dataset!r} (expected one of "
                          f"{TASK_DATASETS[d.dataset]}; semantic maps exist only in shapes, QA pairs in shapes and "
@@ -1022,12 +1067,23 @@ def _validate_downstream(self: DownstreamRunConfig, base_dir=None):
     if e.top_k is not None: check_int(e.top_k, "eval.top_k", min=1)
     if e.top_p is not None: check_number(e.top_p, "eval.top_p", min=0, max=1, min_open=True)
     check_number(e.visible, "eval.visible", min=0, max=1, min_open=True, max_open=True); check_int(e.beam, "eval.beam", min=1)
+    if not (e.fid == "auto" or isinstance(e.fid, bool)): raise ValueError(f"eval.fid: expected auto, true or false, got {e.fid!r}")
+    if e.fid_images is not None: check_int(e.fid_images, "eval.fid_images", min=2)
+    if e.fid_weights is not None:
+        if not isinstance(e.fid_weights, str) or not Path(e.fid_weights).expanduser().is_file():
+            raise ValueError(f"eval.fid_weights: expected the path of an existing FID Inception weights file, got {e.fid_weights!r}")
+    if e.fid is True:                                   # asked for explicitly: fail now, not after training
+        if not fid_applies(self):
+            raise ValueError(f"eval.fid: true, but FID is measured only for task.kind in {FID_TASKS} on the paper datasets "
+                             f"(got task.kind={t.kind!r}, data.dataset={d.dataset!r}); expected auto or false")
+        found, why = find_fid_weights(self)
+        if found is None: raise ValueError(f"eval.fid: true, but {why}")
     check_choice(self.text.cache_dtype, "text.cache_dtype", ("float32", "float16", "bfloat16"))
     check_int(self.text.max_length, "text.max_length", min=2)
 
 DownstreamRunConfig.validate = _validate_downstream
 
-# %% ../nbs/10_downstream.ipynb #af871468
+# %% ../nbs/10_downstream.ipynb #93852649
 def _read_yaml(path) -> dict:
     import yaml
     p = Path(path).expanduser()
@@ -1069,7 +1125,7 @@ def resolve_vq(cfg: DownstreamRunConfig, progress: bool = True) -> tuple[nn.Modu
         except ValueError as e: raise ValueError(f"task.vq: {e}") from None
     return model.eval().requires_grad_(False), Path(ck)
 
-# %% ../nbs/10_downstream.ipynb #2ec9407e
+# %% ../nbs/10_downstream.ipynb #e0f223e2
 @dataclass
 class TaskCodes:
     "A task's train/test data with every image replaced by its code indices under the frozen VQ model."
@@ -1085,6 +1141,7 @@ class TaskCodes:
     test_refs: list = field(default_factory=list)
     semantic: torch.Tensor | None = None            # shapes: (N, H, W) semantic maps
     test_semantic: torch.Tensor | None = None
+    test_qa_types: list = field(default_factory=list)   # cocoqa: question type per test_qa record (lgvq.data.COCOQA_TYPES)
 
 def _encode_dataset(vq, ds, n: int | None, d: TaskDataConfig, keep: int):
     "(codes (n, h, w), the first `keep` images (None if keep = 0), n) of a file dataset, streamed in batches."
@@ -1128,12 +1185,14 @@ def build_task_codes(cfg: DownstreamRunConfig, vq, keep: int = 8, datasets: tupl
     c, _, n = _encode_dataset(vq, tr, d.n, d, 0)
     tc, images, m = _encode_dataset(vq, te, d.n_test, d, keep)
     out = TaskCodes(c.flatten(1), tc.flatten(1), [[] for _ in range(n)], [[] for _ in range(m)], images, tuple(c.shape[1:]))
-    if d.dataset == "cocoqa": out.qa, out.test_qa = tr.qa_records(n), te.qa_records(m)
+    if d.dataset == "cocoqa":
+        out.qa, out.test_qa = tr.qa_records(n), te.qa_records(m)
+        out.test_qa_types = [t for _, _, recs in te.items[:m] for _, _, t in recs]    # qa_records' order
     elif d.dataset == "refcoco": out.refs, out.test_refs = tr.ref_records(n), te.ref_records(m)
     else: out.captions, out.test_captions = tr.all_captions()[:n], te.all_captions()[:m]
     return out
 
-# %% ../nbs/10_downstream.ipynb #e0f223e2
+# %% ../nbs/10_downstream.ipynb #cfad2ba7
 class DownstreamTrainer:
     "Train one downstream model (`cfg.task.kind`) on the codes of a frozen VQ model; checkpoints, resume, log, eval."
     def __init__(self, cfg: DownstreamRunConfig, resume: bool | str = False, progress: bool = True):
@@ -1152,6 +1211,15 @@ class DownstreamTrainer:
                 path = found[-1]
             self.ckpt = load_checkpoint(path)
         datasets = open_task_datasets(cfg)                                  # missing files fail here, before any training
+        self.test_dataset = datasets[1] if datasets else None
+        self.fid_weights, self.fid_reason = find_fid_weights(cfg)           # FID weights: loaded now, before any training
+        self.fid_model = None
+        if self.fid_weights is not None:
+            from lgvq.metrics import load_fid_inception
+            try: self.fid_model = load_fid_inception(self.fid_weights)
+            except ValueError as err:
+                if cfg.eval.fid is True: raise ValueError(f"eval.fid: true, but {err}") from None
+                self.fid_reason = f"the FID weights could not be loaded: {err}"
         self.vq, self.vq_checkpoint = resolve_vq(cfg, progress)
         self.vq.to(self.device)
         res = json.loads((self.vq_checkpoint / "state.json").read_text())["config"]["model"]["resolution"]
@@ -1191,7 +1259,7 @@ class DownstreamTrainer:
         k = self.cfg.task.kind
         return len(self.data.qa) if k == "vqa" else len(self.data.refs) if k == "grounding" else len(self.data.codes)
 
-# %% ../nbs/10_downstream.ipynb #cfad2ba7
+# %% ../nbs/10_downstream.ipynb #d203bb1f
 def _semantic(self: DownstreamTrainer):
     "Train (or restore from the resume checkpoint) the semantic-map VQ model and encode the maps."
     from lgvq.train import restore
@@ -1226,7 +1294,7 @@ def _build_model(self: DownstreamTrainer) -> nn.Module:
 
 DownstreamTrainer._semantic, DownstreamTrainer._build_model = _semantic, _build_model
 
-# %% ../nbs/10_downstream.ipynb #d203bb1f
+# %% ../nbs/10_downstream.ipynb #0b23d398
 def _task_loss(self: DownstreamTrainer, idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     k, d, dev, m = self.cfg.task.kind, self.data, self.device, self.model
     draw = lambda i: d.captions[i][int(torch.randint(len(d.captions[i]), (1,), generator=g))]
@@ -1246,7 +1314,7 @@ def _task_loss(self: DownstreamTrainer, idx: torch.Tensor, g: torch.Generator) -
 
 DownstreamTrainer.task_loss = _task_loss
 
-# %% ../nbs/10_downstream.ipynb #0b23d398
+# %% ../nbs/10_downstream.ipynb #35b0aaa6
 def _ds_autocast(self: DownstreamTrainer):
     import contextlib
     if self.cfg.optim.precision == "bf16": return torch.autocast(self.device.type, dtype=torch.bfloat16)
@@ -1294,9 +1362,65 @@ def _ds_fit(self: DownstreamTrainer) -> dict:
 
 DownstreamTrainer._autocast, DownstreamTrainer.save, DownstreamTrainer.fit = _ds_autocast, _ds_save, _ds_fit
 
-# %% ../nbs/10_downstream.ipynb #35b0aaa6
+# %% ../nbs/10_downstream.ipynb #4eef5448
 def _chunks(n: int, size: int): return [(s, min(s + size, n)) for s in range(0, n, size)]
 
+def _ds_test_prompts(self: DownstreamTrainer, n: int) -> list | None:
+    "t2i: the caption prompt of each of the first `n` test images (CaptionedShapes: one it can check); else None."
+    if self.cfg.task.kind != "t2i": return None
+    shapes = self.cfg.data.dataset == "shapes"
+    return [checkable_caption(c) if shapes else c[0] for c in self.data.test_captions[:n]]
+
+def _ds_test_cond(self: DownstreamTrainer, s: int, t: int, caps) -> tuple:
+    "(cond, cond_mask) of test records s..t for the CodeGPT tasks."
+    k = self.cfg.task.kind
+    if k == "t2i": return text_features_prefix(self.text(caps[s:t]))
+    return (self.test_sem_codes[s:t].to(self.device), None) if k == "semantic" else (None, None)
+
+def _ds_sample_test_images(self: DownstreamTrainer, n: int):
+    "Yield the task's samples for the first `n` test prompts, batch by batch, decoded: (B, 3, H, W) in [-1, 1]; the same on every call."
+    cfg, e, d, k, dev = self.cfg, self.cfg.eval, self.data, self.cfg.task.kind, self.device
+    if k not in IMAGE_TASKS: raise ValueError(f"task.kind: sample_test_images needs an image task {IMAGE_TASKS}, got {k!r}")
+    n = check_int(n, "n", min=1, max=len(d.test_codes))
+    caps = self._test_prompts(n)
+    def batches():
+        g = torch.Generator(device=dev).manual_seed(cfg.run.seed)
+        gk = dict(temperature=e.temperature, top_k=e.top_k, top_p=e.top_p, generator=g)
+        m = self.model.eval()
+        with torch.no_grad():
+            for s, t in _chunks(n, cfg.data.batch_size):
+                c, cm = self._test_cond(s, t, caps)
+                if k == "completion":
+                    seq = complete(m, d.test_codes[s:t].to(dev), max(1, round(e.visible * d.test_codes.shape[1])), **gk)
+                else: seq = m.sample(n=t - s, cond=c, cond_mask=cm, **gk)
+                yield decode_codes(self.vq, seq, d.grid)
+    return batches()
+
+def _ds_real_test_images(self: DownstreamTrainer, n: int):
+    "Yield the first `n` real test images, batch by batch: (B, 3, H, W) in [-1, 1] (read again from disk on a paper dataset)."
+    from torch.utils.data import DataLoader, Subset
+    from lgvq.data import collate
+    d, bs = self.data, self.cfg.data.batch_size
+    n = check_int(n, "n", min=1, max=len(d.test_codes))
+    if self.test_dataset is None: return (d.test_images[s:t] for s, t in _chunks(n, bs))       # CaptionedShapes: in memory
+    loader = DataLoader(Subset(self.test_dataset, range(n)), batch_size=bs, collate_fn=collate,
+                        num_workers=self.cfg.data.num_workers)
+    return (b["image"] for b in loader)
+
+def _ds_fid(self: DownstreamTrainer, n: int, fake) -> tuple[float, dict]:
+    "(FID of the sample batches `fake` (in [0, 1]) against the first `n` real test images, what `metrics.json` records about it)."
+    from lgvq.metrics import FeatureExtractor, fid, to_unit
+    dev, model = self.device, self.fid_model.to(self.device)
+    ext = FeatureExtractor(lambda x: model(x.to(dev)), getattr(model, "name", type(model).__name__), "FID")
+    r = fid((to_unit(b) for b in self.real_test_images(n)), fake, ext, batch_size=self.cfg.data.batch_size)
+    return r.value, {"computed": True, "extractor": r.extractor, "weights": str(self.fid_weights), "n_real": r.n_real,
+                     "n_fake": r.n_fake}
+
+DownstreamTrainer._test_prompts, DownstreamTrainer._test_cond = _ds_test_prompts, _ds_test_cond
+DownstreamTrainer.sample_test_images, DownstreamTrainer.real_test_images = _ds_sample_test_images, _ds_real_test_images
+DownstreamTrainer._fid = _ds_fid
+
+# %% ../nbs/10_downstream.ipynb #9bc16086
 @torch.no_grad()
 def _ds_evaluate(self: DownstreamTrainer) -> dict:
     "The task's test metrics (and `samples.png` for the image tasks)."
@@ -1304,26 +1428,27 @@ def _ds_evaluate(self: DownstreamTrainer) -> dict:
     cfg, e, d, k, dev, m = self.cfg, self.cfg.eval, self.data, self.cfg.task.kind, self.device, self.model.eval()
     shapes, bs = cfg.data.dataset == "shapes", cfg.data.batch_size
     seed_everything(cfg.run.seed)
-    g = torch.Generator(device=dev).manual_seed(cfg.run.seed)
     ns = min(e.n_samples, len(d.test_codes))
-    gk = dict(temperature=e.temperature, top_k=e.top_k, top_p=e.top_p, generator=g)
-    out, examples = {}, []
+    out, examples, fid_info = {}, [], None
     if k in IMAGE_TASKS:
         codes = d.test_codes[:ns].to(dev)
         name = {"unconditional": "uncond"}.get(k, k)
-        caps = [checkable_caption(c) if shapes else c[0] for c in d.test_captions[:ns]] if k == "t2i" else None
-        def cond(s, t):
-            if k == "t2i": return text_features_prefix(self.text(caps[s:t]))
-            return (self.test_sem_codes[s:t].to(dev), None) if k == "semantic" else (None, None)
-        out[f"{name}_nll"] = sum(float(m.loss(codes[s:t], *cond(s, t))) * (t - s) for s, t in _chunks(ns, bs)) / ns
-        gen = []
-        for s, t in _chunks(ns, bs):
-            c, cm = cond(s, t)
-            if k == "completion":
-                seq = complete(m, codes[s:t], max(1, round(e.visible * codes.shape[1])), **gk)
-            else: seq = m.sample(n=t - s, cond=c, cond_mask=cm, **gk)
-            gen.append(decode_codes(self.vq, seq, d.grid))
-        gen = torch.cat(gen)
+        caps = self._test_prompts(ns)
+        out[f"{name}_nll"] = sum(float(m.loss(codes[s:t], *self._test_cond(s, t, caps))) * (t - s) for s, t in _chunks(ns, bs)) / ns
+        nf = min(e.fid_images or len(d.test_codes), len(d.test_codes)) if self.fid_model is not None else 0
+        kept = []
+        def samples():                          # one sampling pass: the first ns kept here, the first nf streamed to FID
+            s = 0
+            for b in self.sample_test_images(max(ns, nf)):
+                if s < ns: kept.append(b[:ns - s])
+                if s < nf: yield to_unit(b[:nf - s])
+                s += len(b)
+        if nf >= 2: out[f"{name}_fid"], fid_info = self._fid(nf, samples())
+        else:
+            for _ in samples(): pass
+            if fid_applies(cfg):
+                fid_info = {"computed": False, "reason": self.fid_reason or f"FID needs at least 2 test images, got {nf}"}
+        gen = torch.cat(kept)
         if shapes:
             real = d.test_images[:ns]
             if k == "semantic": out["semantic_iou"] = foreground_iou(gen, d.test_semantic[:ns])
@@ -1339,18 +1464,23 @@ def _ds_evaluate(self: DownstreamTrainer) -> dict:
         examples = [{"generated": h, "reference": r[0]} for h, r in zip(hyps[:8], d.test_captions)]
     elif k == "vqa":                               # every test question counts; an answer unseen in training is a miss
         if not d.test_qa: raise ValueError("data.n_test: the test images have no questions; use more test images")
-        out["vqa_acc"] = evaluate_vqa(m, self.book[d.test_codes.to(dev)], d.test_qa, self.text, batch_size=bs)
-        out["vqa_questions"] = len(d.test_qa)
-        out["vqa_unseen_answers"] = sum(a not in m.index for _, _, a in d.test_qa)
+        hits = vqa_hits(m, self.book[d.test_codes.to(dev)], d.test_qa, self.text, batch_size=bs)
+        unseen = [a not in m.index for _, _, a in d.test_qa]
+        out.update(vqa_acc=sum(hits) / len(hits), vqa_questions=len(hits), vqa_unseen_answers=sum(unseen))
+        if d.test_qa_types:                                                  # COCO-QA: per question type
+            from lgvq.data import COCOQA_TYPES
+            for t, (tname, (acc, n)) in enumerate(vqa_accuracy_by_type(hits, d.test_qa_types, COCOQA_TYPES).items()):
+                out.update({f"vqa_acc_{tname}": acc, f"vqa_questions_{tname}": n,
+                            f"vqa_unseen_answers_{tname}": sum(u for u, ty in zip(unseen, d.test_qa_types) if ty == t)})
     else:
         if not d.test_refs: raise ValueError("data.n_test: the test images have no referring expressions; use more test images")
         out["grounding_acc"] = grounding_accuracy(m, self.book[d.test_codes.to(dev)], d.test_refs, self.text, batch_size=bs)
     return {"task": k, "dataset": cfg.data.dataset, "vq": cfg.task.vq, "vq_checkpoint": str(self.vq_checkpoint),
-            "step": self.step, "metrics": out, "examples": examples}
+            "step": self.step, "metrics": out, "examples": examples, **({"fid": fid_info} if fid_info else {})}
 
 DownstreamTrainer.evaluate = _ds_evaluate
 
-# %% ../nbs/10_downstream.ipynb #4eef5448
+# %% ../nbs/10_downstream.ipynb #f626e8ec
 def train_downstream(config, overrides=(), resume: bool | str = False, progress: bool = True) -> dict:
     "Train and evaluate the downstream run of `config` (a YAML path or a DownstreamRunConfig); returns metrics.json's content."
     cfg = config if isinstance(config, DownstreamRunConfig) else load_downstream_config(config, overrides)

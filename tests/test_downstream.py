@@ -302,3 +302,136 @@ def test_task_datasets_fail_fast_naming_the_file(vq_run, tmp_path):
     over = paper_overrides(vq_dir, text_dir, tmp_path / "run", ref)
     with pytest.raises(ValueError, match=r"refs\(unc\).p: not a plain pickle of refs .*refusing to load builtins.print"):
         DownstreamTrainer(load_downstream_config(ROOT / "configs" / "refcoco_grounding.yaml", over), progress=False)
+
+
+def test_cocoqa_vqa_accuracy_per_question_type(vq_run, tmp_path):
+    "COCO-QA's question types: accuracy, questions and unseen answers per type, consistent with the overall numbers."
+    from lgvq.downstream import DownstreamTrainer, load_downstream_config, vqa_hits
+    vq_dir, text_dir = vq_run
+    root = write_cocoqa(tmp_path / "cocoqa")
+    cfg = ROOT / "configs" / "cocoqa_vqa.yaml"
+    over = paper_overrides(vq_dir, text_dir, tmp_path / "run", root)
+    m = run_cli([str(cfg), *over])["metrics"]
+    assert (m["vqa_questions_object"], m["vqa_questions_number"], m["vqa_questions_color"], m["vqa_questions_location"]) == (1, 1, 1, 0)
+    assert m["vqa_acc_location"] is None                                               # no test question of that type
+    assert m["vqa_unseen_answers_number"] == 1 and m["vqa_acc_number"] == 0.0          # 'seven' is unseen: a miss
+    assert m["vqa_unseen_answers_object"] == m["vqa_unseen_answers_color"] == 0
+    # the per-type numbers are the overall hits split by type (recomputed from the final checkpoint)
+    tr = DownstreamTrainer(load_downstream_config(cfg, over), resume=True, progress=False)
+    assert tr.data.test_qa_types == [0, 2, 1]                                        # image 21: object, color; 22: number
+    hits = vqa_hits(tr.model, tr.book[tr.data.test_codes], tr.data.test_qa, tr.text)
+    for t, name in enumerate(("object", "number", "color")):
+        assert m[f"vqa_acc_{name}"] == float(hits[tr.data.test_qa_types.index(t)])
+    assert m["vqa_acc"] == sum(hits) / 3 == sum(m[f"vqa_acc_{n}"] * m[f"vqa_questions_{n}"] for n in ("object", "number", "color")) / 3
+
+
+@pytest.mark.filterwarnings("ignore:FD-shapes")
+def test_comparison_counts_every_vqa_test_question(monkeypatch):
+    "run_downstream_comparison scores VQA over every test question, as the trainer does (unseen answers are misses)."
+    import lgvq.downstream as ds
+    from lgvq.data import CaptionedShapes
+    from lgvq.models import ModelConfig, build_model
+    from lgvq.text import TextFeatureCache, get_text_encoder
+    seen = []
+    real = ds.evaluate_vqa
+    def spy(model, code_vecs, qa, text, **kw):
+        seen.append((list(qa), set(model.answers)))
+        return real(model, code_vecs, qa, text, **kw)
+    monkeypatch.setattr(ds, "evaluate_vqa", spy)
+    torch.manual_seed(0)
+    vq = build_model(ModelConfig(resolution=32, ch=8, ch_mult=(1, 2, 2), num_res_blocks=1, attn_resolutions=(),
+                                 z_channels=8, embed_dim=8, num_codes=16)).eval()
+    enc = get_text_encoder("minilm")
+    tr = task_split(CaptionedShapes(n=3, size=32, seed=0, split="train"))          # 3 images: some test answers unseen
+    te = task_split(CaptionedShapes(n=6, size=32, seed=0, split="test"))
+    cfg = DownstreamConfig(steps=1, batch_size=4, n_layer=1, n_head=2, n_embd=16, n_samples=6, semantic_vq_steps=1)
+    res = run_downstream_comparison({"a": vq}, tr, te, TextFeatureCache(enc, tempfile.mkdtemp()).get, enc.decode_ids, cfg,
+                                    progress=False)
+    (qa, answers), = seen
+    assert qa == te.qa and any(a not in answers for _, _, a in qa)
+    assert res["a"]["vqa_acc"] <= sum(a in answers for _, _, a in qa) / len(qa)
+
+
+# ---- FID on the paper datasets: a miniature CelebA-HQ, a stand-in extractor for the Inception weights ---------------
+def write_celebahq(root, n_train=6, n_test=8):
+    "MM-CelebA-HQ layout: images, 10-line caption files, train.txt / test.txt split lists."
+    (root / "CelebA-HQ-img").mkdir(parents=True, exist_ok=True); (root / "celeba-caption").mkdir(exist_ok=True)
+    for i in range(n_train + n_test):
+        _jpg(root / "CelebA-HQ-img" / f"{i}.jpg", 40, 40, i)
+        (root / "celeba-caption" / f"{i}.txt").write_text("".join(f"the person {i} has {w} hair.\n" for w in ("black", "brown")))
+    (root / "train.txt").write_text("".join(f"{i}\n" for i in range(n_train)))
+    (root / "test.txt").write_text("".join(f"{i}\n" for i in range(n_train, n_train + n_test)))
+    return root
+
+
+class TinyFID(torch.nn.Module):
+    "Stand-in for the FID Inception-v3: per-channel means and standard deviations (6-d) of images in [0, 1]."
+    name = "stand-in: channel means and stds"
+    def forward(self, x):
+        assert x.min() >= 0 and x.max() <= 1 and x.shape[1:] == (3, 32, 32)
+        return torch.cat([x.mean((2, 3)), x.std((2, 3))], 1).double()
+
+
+@pytest.mark.filterwarnings("ignore:FID")
+def test_fid_on_a_paper_dataset_equals_metrics_fid(vq_run, tmp_path, monkeypatch):
+    import lgvq.metrics
+    from lgvq.data import CelebAHQ
+    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    from lgvq.metrics import FeatureExtractor, fid, to_unit
+    vq_dir, text_dir = vq_run
+    weights = tmp_path / "fid_weights.pth"; weights.write_bytes(b"stand-in")
+    loaded = []
+    monkeypatch.setattr(lgvq.metrics, "load_fid_inception", lambda path=None: (loaded.append(path), TinyFID())[1])
+    root = write_celebahq(tmp_path / "celebahq")
+    cfg = ROOT / "configs" / "celebahq_t2i.yaml"
+    over = paper_overrides(vq_dir, text_dir, tmp_path / "run", root, **{"eval.fid": True, "eval.fid_weights": weights})
+    res = run_cli([str(cfg), *over])                                                  # eval.n_samples=6; FID: all 8 test images
+    assert loaded == [weights]
+    assert set(res["metrics"]) == {"t2i_nll", "t2i_fid"} and res["metrics"]["t2i_fid"] > 0
+    assert res["fid"] == {"computed": True, "extractor": TinyFID.name, "weights": str(weights), "n_real": 8, "n_fake": 8}
+    # the same samples and real images, straight through lgvq.metrics.fid
+    tr = DownstreamTrainer(load_downstream_config(cfg, over), resume=True, progress=False)
+    fake = torch.cat(list(tr.sample_test_images(8)))
+    real = torch.cat(list(tr.real_test_images(8)))
+    assert fake.shape == real.shape == (8, 3, 32, 32) and torch.equal(fake, torch.cat(list(tr.sample_test_images(8))))
+    torch.testing.assert_close(real, torch.stack([CelebAHQ(root, "test", size=32)[i]["image"] for i in range(8)]))
+    direct = fid(to_unit(real), to_unit(fake), FeatureExtractor(TinyFID(), TinyFID.name, "FID")).value
+    assert res["metrics"]["t2i_fid"] == pytest.approx(direct, rel=1e-9)
+    # fewer FID images than samples: the first eval.fid_images of the same pass
+    res = run_cli([str(cfg), *over, "eval.fid_images=7", f"run.out_dir={tmp_path / 'seven'}"])
+    assert res["fid"]["n_real"] == res["fid"]["n_fake"] == 7
+
+
+def test_fid_auto_records_why_and_true_fails_fast(vq_run, tmp_path, monkeypatch):
+    import lgvq.metrics
+    from lgvq.downstream import load_downstream_config
+    vq_dir, text_dir = vq_run
+    nowhere = tmp_path / "nowhere" / lgvq.metrics.FID_WEIGHTS_FILE
+    monkeypatch.setattr(lgvq.metrics, "fid_weights_locations", lambda: [nowhere, nowhere])
+    root = write_celebahq(tmp_path / "celebahq")
+    cfg = ROOT / "configs" / "celebahq_t2i.yaml"
+    over = paper_overrides(vq_dir, text_dir, tmp_path / "run", root, **{"task.kind": "unconditional"})
+    res = run_cli([str(cfg), *over])                                                  # eval.fid: auto (the default)
+    assert set(res["metrics"]) == {"uncond_nll"} and res["fid"]["computed"] is False
+    why = res["fid"]["reason"]
+    assert f"{lgvq.metrics.FID_WEIGHTS_FILE!r} was not found" in why and str(nowhere) in why and "never downloads" in why
+    res = run_cli([str(cfg), *over, "eval.fid=false", "task.kind=completion", f"run.out_dir={tmp_path / 'off'}"])
+    assert set(res["metrics"]) == {"completion_nll"} and res["fid"] == {"computed": False, "reason": "eval.fid=false"}
+    # eval.fid=true without the weights: refused when the config is read, before anything is trained
+    vq_cfg = tmp_path / "vq.yaml"; vq_cfg.write_text(yaml.safe_dump(TINY_VQ))
+    strict = paper_overrides(vq_cfg, text_dir, tmp_path / "strict", root, **{"eval.fid": True, "task.vq_cache": tmp_path / "cache"})
+    with pytest.raises(ValueError, match=r"eval.fid: true, but the FID Inception weights file .* was not found .*nowhere"):
+        load_downstream_config(cfg, strict)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as ex: run_cli([str(cfg), *strict])
+    assert ex.value.code == 2 and "eval.fid: true" in err.getvalue()
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "strict").exists()
+    # the other eval.fid* values are checked too
+    for extra, msg in [(["eval.fid=maybe"], "eval.fid: expected auto, true or false, got 'maybe'"),
+                       (["eval.fid_images=1"], "eval.fid_images"),
+                       ([f"eval.fid_weights={tmp_path / 'missing.pth'}"], "eval.fid_weights: expected the path of an existing"),
+                       (["eval.fid=true", "task.kind=captioning"], r"eval.fid: true, but FID is measured only for task.kind in")]:
+        with pytest.raises(ValueError, match=msg): load_downstream_config(cfg, over + extra)
+    shapes = tiny_overrides(vq_dir, text_dir, tmp_path / "s")
+    with pytest.raises(ValueError, match=r"FID is measured only .*data.dataset='shapes'"):
+        load_downstream_config(ROOT / "configs" / "shapes_t2i.yaml", shapes + ["eval.fid=true"])
