@@ -160,7 +160,9 @@ def probed_run(dataset: str, variant: str, scale: str, seed: int, steps: int = 0
     """One seed's `variant` ("vqgan" or "vqgan_lg") trained (or reused) and its alignment probe trained (or reused),
     exactly as `language_results` makes them. Returns (model, probe head, probe metrics, (z_val, val captions))."""
     from lgvq.train import build_dataset, build_text, train_cached
+    from lgvq.core import check_int
     check_choice(variant, "variant", ("vqgan", "vqgan_lg"))
+    check_int(seed, "seed", min=0)
     st = check_experiment(scale, dataset, data_root)
     probe_steps = probe_steps or st["probe_steps"]
     cfg = experiment_config(dataset, variant, scale, seed, steps, text_cache, data_root)
