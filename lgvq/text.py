@@ -494,6 +494,7 @@ class TextFeatureCache:
         self._index: dict[str, tuple[str, int]] = {}    # key -> (shard name, row)
         self._shards: dict[str, dict] = {}               # shard name -> {handle, offsets, crcs, keys}
         for p in sorted(self.dir.glob("*.safetensors")):
+            if p.name.startswith("."): continue          # another process's shard being written (atomic_path temp)
             try: self._open_shard(p)
             except _CorruptShard as e: self._drop(p.name, e)
 
