@@ -19,9 +19,9 @@ from pathlib import Path
 from .core import atomic_path, check_choice
 
 # %% auto #0
-__all__ = ['ORDER', 'SCALES', 'DATASETS', 'PARALLEL_ORDER', 'USES_SHARED', 'experiment_notebooks', 'run_experiment', 'repo_root',
-           'check_experiment', 'experiment_config', 'mean_std', 'fmt', 'cached_probe', 'probed_run', 'language_results',
-           'write_results', 'shared_runs', 'prepare_run', 'run_all', 'main']
+__all__ = ['ORDER', 'SCALES', 'DATASETS', 'PARALLEL_ORDER', 'USES_SHARED', 'USES_PROBES', 'experiment_notebooks',
+           'run_experiment', 'repo_root', 'check_experiment', 'experiment_config', 'mean_std', 'fmt', 'cached_probe',
+           'probed_run', 'language_results', 'write_results', 'shared_runs', 'prepare_run', 'run_all', 'main']
 
 # %% ../nbs/11_experiments.ipynb #680ec904
 ORDER = ("toy_codebook", "alignment", "reconstruction", "loss_ablation", "masked_words", "codebook", "retrieval", "downstream")
@@ -162,7 +162,10 @@ def probed_run(dataset: str, variant: str, scale: str, seed: int, steps: int = 0
     from lgvq.train import build_dataset, build_text, train_cached
     from lgvq.core import check_int
     check_choice(variant, "variant", ("vqgan", "vqgan_lg"))
-    check_int(seed, "seed", min=0)
+    check_int(seed, "seed", min=0); check_int(probe_steps, "probe_steps", min=0)
+    if (encoder is None) != (cache is None):
+        raise ValueError(f"encoder, cache: expected both (from build_text) or neither, got encoder={type(encoder).__name__}, "
+                         f"cache={type(cache).__name__}")
     st = check_experiment(scale, dataset, data_root)
     probe_steps = probe_steps or st["probe_steps"]
     cfg = experiment_config(dataset, variant, scale, seed, steps, text_cache, data_root)
@@ -224,19 +227,30 @@ def write_results(figures: Path, summaries: list[dict], scale: str, wall: float 
 PARALLEL_ORDER = ("masked_words", "loss_ablation", "reconstruction", "codebook", "downstream", "alignment", "retrieval",
                   "toy_codebook")
 USES_SHARED = {"alignment", "masked_words", "retrieval", "reconstruction", "codebook", "downstream", "loss_ablation"}
+USES_PROBES = {"alignment", "masked_words", "retrieval", "loss_ablation"}
 
-def shared_runs(scale: str) -> list[tuple[str, int]]:
-    "(variant, seed) of the runs several notebooks share at `scale` on shapes, the guided (slower) ones first."
+def shared_runs(scale: str, notebooks=None) -> list[tuple[str, int, bool]]:
+    """(variant, seed, with probe) of the runs that two or more of `notebooks` (names; default all) share at `scale` on
+    shapes, the guided (slower) ones first; empty when fewer than two of them use the shared runs."""
     st = check_experiment(scale, "shapes")
-    return [(v, s) for v in ("vqgan_lg", "vqgan") for s in range(st["seeds"])]
+    names = set(USES_SHARED if notebooks is None else notebooks)
+    if len(names & USES_SHARED) < 2: return []
+    probe = bool(names & USES_PROBES)
+    return [(v, s, probe) for v in ("vqgan_lg", "vqgan") for s in range(st["seeds"])]
 
-def prepare_run(variant: str, seed: int, scale: str, run_cache, threads: int = 1) -> dict:
-    "Train (or reuse) one shared run and its probe in this process (a pool worker); a summary with the wall time."
+def prepare_run(variant: str, seed: int, scale: str, run_cache, probe: bool = True, threads: int = 1) -> dict:
+    """Train (or reuse) one shared run, and its probe when `probe`, in this process (a pool worker); a summary with the
+    wall time. Bad arguments raise; a failure of the run itself is returned in the summary (the notebooks report it)."""
     import torch
     from lgvq.core import check_int
+    from lgvq.train import train_cached
+    check_choice(variant, "variant", ("vqgan", "vqgan_lg")); check_int(seed, "seed", min=0)
+    check_experiment(scale, "shapes")
     torch.set_num_threads(check_int(threads, "threads", min=1))
     t = time.perf_counter()
-    try: probed_run("shapes", variant, scale, seed, run_cache=run_cache)
+    try:
+        if probe: probed_run("shapes", variant, scale, seed, run_cache=run_cache)
+        else: train_cached(experiment_config("shapes", variant, scale, seed), run_cache, progress=False)
     except Exception as e:
         return {"name": f"{variant} seed {seed}", "ok": False, "seconds": time.perf_counter() - t,
                 "error": f"{type(e).__name__}: {e}"[:2000]}
@@ -276,20 +290,33 @@ def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: st
         from concurrent.futures import ProcessPoolExecutor, as_completed
         rank = {n: i for i, n in enumerate(PARALLEL_ORDER)}
         queue = sorted(nbs, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
-        prep = shared_runs(scale) if scale != "paper" and any(n.stem in USES_SHARED for n in nbs) else []
+        prep = shared_runs(scale, [n.stem for n in nbs]) if scale != "paper" else []
         print(f"== {len(nbs)} notebook(s) at scale={scale}, {jobs} at a time" +
               (f"; first the {len(prep)} shared runs" if prep else ""), flush=True)
         import lgvq.experiments as ex             # workers import the functions by module (not a notebook's __main__)
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), max_tasks_per_child=1) as pool:
-            pf = [pool.submit(ex.prepare_run, v, s, scale, str(runs / "cache")) for v, s in prep]
+        ctx, lost = multiprocessing.get_context("spawn"), []
+        with ProcessPoolExecutor(jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
+            pf = {pool.submit(ex.prepare_run, v, s, scale, str(runs / "cache"), p): f"{v} seed {s}" for v, s, p in prep}
             nf = {pool.submit(ex.run_experiment, nb, figures, runs, _notebook_params(nb, scale, runs)): nb for nb in queue}
-            for f in as_completed(pf): _report(f.result())
+            for f in as_completed(pf):
+                try: _report(f.result())
+                except Exception as e:            # its worker died: the notebooks train the run themselves
+                    _report({"name": pf[f], "ok": False, "seconds": 0.0, "error": f"{type(e).__name__}: {e}"})
             for f in as_completed(nf):
                 try: s = f.result()
-                except Exception as e:            # the worker itself died (killed, out of memory)
-                    nb = nf[f]; s = {"name": nb.stem, "ok": False, "seconds": time.perf_counter() - t0, "cell": None,
-                                     "executed": str(runs / nb.name), "error": f"{type(e).__name__}: {e}"}
+                except Exception: lost.append(nf[f]); continue      # the pool broke (a worker killed / out of memory)
                 done[s["name"]] = s; _report(s)
+        for nb in sorted(lost, key=queue.index):  # run each lost notebook again, alone, in a fresh worker
+            print(f"== {nb.stem}: a worker process of the pool died before it finished; running it again alone", flush=True)
+            t1 = time.time()
+            with ProcessPoolExecutor(1, mp_context=ctx) as solo:
+                try: s = solo.submit(ex.run_experiment, nb, figures, runs, _notebook_params(nb, scale, runs)).result()
+                except Exception as e:
+                    copy = runs / nb.name
+                    s = {"name": nb.stem, "ok": False, "seconds": time.time() - t1, "cell": None,
+                         "executed": str(copy) if copy.exists() and copy.stat().st_mtime >= t1 else None,
+                         "error": f"its worker process died ({type(e).__name__}): killed, or out of memory?"}
+            done[nb.stem] = s; _report(s)
     summaries = [done[nb.stem] for nb in nbs]
     wall = time.perf_counter() - t0
     write_results(figures, summaries, scale, wall, jobs)

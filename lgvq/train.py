@@ -732,7 +732,10 @@ def config_hash(cfg: TrainConfig) -> str:
 @contextlib.contextmanager
 def run_lock(path, what: str = "run"):
     """Hold an exclusive advisory lock on the file `path` (created if missing) for the duration of the block; another
-    process asking for the same lock waits. A no-op where `fcntl` does not exist (Windows)."""
+    process asking for the same lock waits. A no-op where `fcntl` does not exist (Windows), and under `torchrun`
+    (WORLD_SIZE > 1), where the ranks must enter the trainer together: a rank waiting on the lock would hang the others
+    in their first collective."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1: yield; return
     try: import fcntl
     except ImportError: yield; return
     path = Path(path).expanduser()
