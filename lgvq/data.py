@@ -601,7 +601,7 @@ COCOQA_TYPES = ("object", "number", "color", "location")    # types.txt value ->
 
 def _read_lines(path: Path) -> list[str]:
     "Lines of a UTF-8 text file (trailing blank lines dropped)."
-    try: lines = path.read_text(encoding="utf-8").splitlines()
+    try: lines = [l.rstrip("\r") for l in path.read_text(encoding="utf-8").split("\n")]   # not splitlines: \x0b, \x85, ... are text
     except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 text ({e})") from e
     while lines and not lines[-1].strip(): lines.pop()
     return lines
@@ -639,7 +639,7 @@ class COCOQA(Dataset):
         img_dir = _require(root / "images" / folder, f"COCO {folder} image folder", self.LAYOUT)
         by_image: dict = {}
         for k, (iid, q, a, t) in enumerate(zip(*(cols[f] for f in self.FILES)), 1):
-            if not iid.strip().isdigit(): raise ValueError(f"{paths['img_ids']}, line {k}: expected a COCO image id (an integer), got {iid!r}")
+            if not (iid.strip().isascii() and iid.strip().isdecimal()): raise ValueError(f"{paths['img_ids']}, line {k}: expected a COCO image id (an integer), got {iid!r}")
             if t.strip() not in ("0", "1", "2", "3"): raise ValueError(f"{paths['types']}, line {k}: expected a type 0..3, got {t!r}")
             if not q.strip(): raise ValueError(f"{paths['questions']}, line {k}: empty question")
             if not a.strip(): raise ValueError(f"{paths['answers']}, line {k}: empty answer")
@@ -730,7 +730,8 @@ class RefCOCO(Dataset):
             if visible < self.min_visible:
                 self.skipped["outside_crop"] += len(texts); continue
             if not texts: continue
-            im = by_image.setdefault(image_id, {"path": img_dir / name, "boxes": [], "labels": [], "refexps": [], "ref_ids": []})
+            im = by_image.setdefault(image_id, {"path": img_dir / name, "wh": (w, h), "boxes": [], "labels": [], "refexps": [],
+                                                "ref_ids": []})
             im["refexps"] += [(t, len(im["boxes"])) for t in texts]
             im["boxes"].append(box); im["labels"].append(cat); im["ref_ids"].append(ref_id)
         if not by_image:
@@ -749,6 +750,13 @@ class RefCOCO(Dataset):
     def __getitem__(self, i: int) -> dict:
         i = _check_index(self, i)
         iid, v = self.items[i]
+        from PIL import Image
+        try:
+            with Image.open(v["path"]) as im: wh = im.size          # header only: the pixels are read by load_image
+        except OSError as e: raise ValueError(f"{v['path']}: cannot read the image header ({e})") from e
+        if wh != tuple(v["wh"]):                                   # boxes were mapped for the annotated size
+            raise ValueError(f"{v['path']}: image is {wh[0]}x{wh[1]} but instances.json says {v['wh'][0]}x{v['wh'][1]}; "
+                             "its boxes would land in the wrong place (use the original COCO train2014 images)")
         return dict(image=load_image(v["path"], self.size), boxes=torch.stack(v["boxes"]),
                     labels=torch.tensor(v["labels"], dtype=torch.long), refexps=list(v["refexps"]),
                     ref_ids=list(v["ref_ids"]), image_id=iid, index=i, path=str(v["path"]))
