@@ -98,3 +98,23 @@ def test_bad_parameter_stops_early_with_clear_message(name, bad, arg, tmp_path):
     assert err.value.ename == "ValueError" and arg in err.value.evalue, err.value.evalue
     assert err.value.cell_index <= 5, f"failed late, in cell {err.value.cell_index}"
     assert not list(out.glob("*.json")), "a failed run must not write results"
+
+
+def test_make_figures_runner_two_at_a_time(tmp_path):
+    "The `make figures` entry point at tiny scale, two notebooks at a time after the shared runs: all succeed."
+    figs, runs = tmp_path / "figures", tmp_path / "runs"
+    res = subprocess.run([sys.executable, "-m", "lgvq.experiments", "--scale", "tiny", "--jobs", "2",
+                          "--figures", str(figs), "--runs", str(runs)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=1200)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "first the 2 shared runs" in res.stdout and res.stdout.count("seed 0: ok") == 2, res.stdout
+    table = (figs / "RESULTS.md").read_text()
+    for nb in EXPERIMENTS:
+        assert f"| {nb.stem} | ok |" in table, nb.stem
+        assert (figs / f"{nb.stem}.png").stat().st_size > 0 and (runs / nb.name).exists()
+    assert "2 at a time" in table
+    # probes: the 2 shared runs' (prepared once, then reused by alignment, masked_words, retrieval and loss_ablation —
+    # had the notebooks' keys differed from prepare_run's there would be 2 more), masked_words' 2 strict probes, and the
+    # 4 partial rows of loss_ablation (1 seed at tiny scale)
+    probes = [p for p in (runs / "cache" / "probes").iterdir() if p.is_dir()]
+    assert len(probes) == 2 + 2 + 4, sorted(p.name for p in probes)
