@@ -735,6 +735,7 @@ def run_lock(path, what: str = "run"):
     process asking for the same lock waits. A no-op where `fcntl` does not exist (Windows), and under `torchrun`
     (WORLD_SIZE > 1), where the ranks must enter the trainer together: a rank waiting on the lock would hang the others
     in their first collective."""
+    if not isinstance(path, (str, os.PathLike)): raise ValueError(f"path: expected a file path, got {type(path).__name__}")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1: yield; return
     try: import fcntl
     except ImportError: yield; return
