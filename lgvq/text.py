@@ -26,8 +26,8 @@ from .core import atomic_path, check_int, check_number, check_tensor, get_device
 # %% auto #0
 __all__ = ['CLIP_HF_REPO', 'CLIP_HF_FILE', 'TEXT_ENCODER_NAMES', 'CACHE_FORMAT', 'word_char_spans', 'words_of', 'group_tokens',
            'TextFeatures', 'Tokenized', 'check_captions', 'TextEncoder', 'HFTextEncoder', 'minilm_path',
-           'OpenCLIPTextEncoder', 'get_text_encoder', 'MaskedWords', 'mask_words', 'caption_key', 'CacheStats',
-           'TextFeatureCache']
+           'OpenCLIPTextEncoder', 'get_text_encoder', 'MaskedWords', 'mask_words', 'truncated_normal', 'mask_tokens',
+           'caption_key', 'CacheStats', 'TextFeatureCache']
 
 # %% ../nbs/03_text.ipynb #8f78b665
 _WORD_RE = re.compile(r"[^\W_]+(?:(?:[-'’.]|(?<=\d),(?=\d))[^\W_]+)*")
@@ -451,6 +451,37 @@ def mask_words(features: TextFeatures, ratio_range: tuple[float, float] = (0.1, 
     else: masked = chosen.gather(1, wi.clamp(min=0)) & (wi >= 0)                   # (B, L)
     targets = torch.where(masked, features.ids, torch.full_like(features.ids, ignore_index))
     return MaskedWords(masked, targets, chosen)
+
+# %% ../nbs/03_text.ipynb #029256e7
+def truncated_normal(low: float, high: float, mean: float = 0.5, std: float = 0.1,
+                     generator: torch.Generator | None = None) -> float:
+    "One draw from N(mean, std²) truncated to [low, high], by inverse CDF (reproducible with `generator`)."
+    lo, hi = check_number(low, "low"), check_number(high, "high", min=low)
+    std = check_number(std, "std", min=0, min_open=True)
+    a, b = (torch.tensor([lo, hi], dtype=torch.float64) - mean) / std
+    ca, cb = torch.special.ndtr(a), torch.special.ndtr(b)                          # CDF at the bounds
+    u = ca + (cb - ca) * torch.rand((), generator=generator, dtype=torch.float64)
+    return float(min(max(mean + std * torch.special.ndtri(u), lo), hi))           # clamp: rounding at the bounds
+
+def mask_tokens(features: TextFeatures, ratio_range: tuple[float, float] = (0.1, 0.3), *, mean: float = 0.5,
+                std: float = 0.1, generator: torch.Generator | None = None, ignore_index: int = -100) -> MaskedWords:
+    "The released LG-VQ masking: one ratio r ~ TruncNormal(mean, std, ratio_range) per batch, each inner token masked with p = r."
+    if not isinstance(features, TextFeatures): raise ValueError(f"features: expected TextFeatures, got {type(features).__name__}")
+    if not isinstance(ratio_range, (tuple, list)) or len(ratio_range) != 2:
+        raise ValueError(f"ratio_range: expected a (low, high) pair, got {ratio_range!r}")
+    lo = check_number(ratio_range[0], "ratio_range[0]", min=0, max=1)
+    hi = check_number(ratio_range[1], "ratio_range[1]", min=lo, max=1)
+    r = truncated_normal(lo, hi, mean, std, generator)
+    B, L = features.mask.shape
+    pos = torch.arange(L, device=features.mask.device)
+    inner = features.mask & (pos > 0) & (pos < features.lengths[:, None] - 1)     # (B, L) not the start/end token
+    masked = inner & (torch.rand(B, L, generator=generator).to(inner.device) < r)
+    targets = torch.where(masked, features.ids, torch.full_like(features.ids, ignore_index))
+    W = features.word_mask.shape[1]
+    wi = features.word_index
+    hit = torch.zeros(B, W + 1, dtype=torch.long, device=inner.device)             # column W collects non-word tokens
+    hit.scatter_add_(1, torch.where(wi >= 0, wi, W), masked.long())
+    return MaskedWords(masked, targets, hit[:, :W] > 0)
 
 # %% ../nbs/03_text.ipynb #c5341753
 CACHE_FORMAT = "lgvq-text-cache-v2"     # v2: misses encoded with fixed_shape=True
