@@ -16,7 +16,8 @@ from .core import check_choice, check_int, check_number, check_tensor, is_distri
 from .kernels import nearest_code
 
 # %% auto #0
-__all__ = ['VisualTokens', 'gsa_loss', 'ras_loss', 'MaskedTextPredictor', 'LanguageGuide']
+__all__ = ['MASK_SLOTS', 'RAS_REDUCTIONS', 'RAS_CODES', 'RAS_UNITS', 'MASK_DRAWS', 'VARIANTS', 'VisualTokens', 'gsa_loss',
+           'MaskedTextPredictor', 'ras_loss', 'CodeProjection', 'LanguageGuide']
 
 # %% ../nbs/04_losses.ipynb #3d637d68
 class VisualTokens(nn.Module):
@@ -93,30 +94,14 @@ def gsa_loss(cls: torch.Tensor, pooled: torch.Tensor, temperature: float = 1.0, 
         loss = 0.5 * (loss + F.cross_entropy(t @ c_all.T / tau, labels))
     return loss
 
-# %% ../nbs/04_losses.ipynb #304ee642
-def ras_loss(words: torch.Tensor, visual: torch.Tensor, word_mask: torch.Tensor, check_finite: bool = True) -> torch.Tensor:
-    "L_ras: words (B, L, D), visual tokens (B, N, D), word_mask (B, L) bool -> scalar relationship-alignment loss."
-    check_tensor(words, "words", ndim=3, dtype="floating", finite=check_finite)
-    B, L, D = words.shape
-    check_tensor(visual, "visual", shape=(B, None, D), dtype="floating", finite=check_finite)
-    check_tensor(word_mask, "word_mask", shape=(B, L), dtype=torch.bool)
-    idx, _ = nearest_code(words.detach(), visual.detach(), "cos", check_finite=False)     # (B, L): argmax_z s(e_w, e_z)
-    z = visual.gather(1, idx[..., None].expand(B, L, D))                                  # (B, L, D) selected tokens
-    wn, zn = F.normalize(words, dim=-1), F.normalize(z, dim=-1)
-    s_w = wn @ wn.transpose(1, 2)                                                         # (B, L, L) word-word
-    s_z = zn @ zn.transpose(1, 2)                                                         # (B, L, L) token-token
-    pairs = word_mask[:, :, None] & word_mask[:, None, :]
-    pairs = pairs & ~torch.eye(L, dtype=torch.bool, device=words.device)                  # i != j
-    sq = (s_w - s_z).pow(2) * pairs
-    per_sample = sq.sum((1, 2)) / pairs.sum((1, 2)).clamp_min(1)                          # 0 for < 2 words
-    return per_sample.mean()
-
 # %% ../nbs/04_losses.ipynb #3e2cbbc4
+MASK_SLOTS = ("position", "shared")
+
 class MaskedTextPredictor(nn.Module):
     "L_mtp head: masked caption features + visual tokens -> ids of the masked tokens through the frozen token table."
     def __init__(self, text_dim: int, token_embeddings: torch.Tensor, layers: int = 2, heads: int = 8,
                  label_smoothing: float = 0.1, memory_dim: int | None = None, dropout: float = 0.0,
-                 width: int | None = None):
+                 width: int | None = None, mask_slots: str = "position", max_length: int = 77):
         super().__init__()
         self.text_dim = check_int(text_dim, "text_dim", min=1)
         self.width = check_int(width if width is not None else text_dim, "width", min=1)
@@ -124,9 +109,13 @@ class MaskedTextPredictor(nn.Module):
         heads = check_int(heads, "heads", min=1)
         if self.width % heads: raise ValueError(f"heads: expected a divisor of width={self.width}, got {heads}")
         self.label_smoothing = check_number(label_smoothing, "label_smoothing", min=0, max=1, max_open=True)
+        self.mask_slots = check_choice(mask_slots, "mask_slots", MASK_SLOTS)
+        self.max_length = check_int(max_length, "max_length", min=1)
         V, E = token_embeddings.shape
         self.in_proj = nn.Identity() if self.width == text_dim else nn.Linear(text_dim, self.width)
-        self.mask_vector = nn.Parameter(torch.randn(self.width) * 0.02)
+        if self.mask_slots == "position":                                   # (max_length, W): one per slot (released)
+            self.mask_vector = nn.Parameter(torch.randn(self.max_length, self.width) * 0.01)
+        else: self.mask_vector = nn.Parameter(torch.randn(self.width) * 0.02)   # (W,): shared by every slot
         memory_dim = text_dim if memory_dim is None else check_int(memory_dim, "memory_dim", min=1)
         self.memory_proj = nn.Identity() if memory_dim == self.width else nn.Linear(memory_dim, self.width)
         layer = nn.TransformerDecoderLayer(self.width, heads, 4 * self.width, dropout, activation="gelu",
@@ -137,10 +126,17 @@ class MaskedTextPredictor(nn.Module):
         self.register_buffer("token_embeddings", token_embeddings.detach(), persistent=False)   # (V, E), frozen
         self.bias = nn.Parameter(torch.zeros(V))
 
+    def masked_input(self, tokens: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
+        "Decoder input (B, L, W): the text features, with each masked slot replaced by its mask vector."
+        L = tokens.shape[1]
+        if self.mask_slots == "position" and L > self.max_length:
+            raise ValueError(f"tokens: expected at most max_length={self.max_length} token slots, got {L}")
+        mv = self.mask_vector[:L] if self.mask_slots == "position" else self.mask_vector   # (L, W) or (W,)
+        return torch.where(masked[..., None], mv.to(tokens.dtype), self.in_proj(tokens))
+
     def masked_states(self, tokens, valid, masked, memory) -> torch.Tensor:
         "Decoder states at the masked positions: (M, E), M = masked.sum()."
-        x = torch.where(masked[..., None], self.mask_vector.to(tokens.dtype), self.in_proj(tokens))   # (B, L, W)
-        h = self.decoder(x, self.memory_proj(memory), tgt_key_padding_mask=~valid)              # (B, L, W)
+        h = self.decoder(self.masked_input(tokens, masked), self.memory_proj(memory), tgt_key_padding_mask=~valid)
         return self.out_proj(self.ln(h[masked]))                                               # (M, E)
 
     def logits(self, tokens, valid, masked, memory) -> torch.Tensor:
@@ -160,10 +156,70 @@ class MaskedTextPredictor(nn.Module):
         return F.cross_entropy(self.logits(tokens, valid, masked, memory), targets[masked],
                                label_smoothing=self.label_smoothing)
 
+# %% ../nbs/04_losses.ipynb #304ee642
+RAS_REDUCTIONS = ("mean", "sum", "released")
+
+def _ras_terms(words: torch.Tensor, visual: torch.Tensor, word_mask: torch.Tensor, codes: torch.Tensor | None = None):
+    "(squared relation differences (B, L, L), valid pairs (B, L, L) bool): selection on `visual`, relations on `codes`."
+    B, L, D = words.shape
+    idx, _ = nearest_code(words.detach(), visual.detach(), "cos", check_finite=False)     # (B, L): argmax_z s(e_w, e_z)
+    src = visual if codes is None else codes                                              # (B, N, Dc)
+    z = src.gather(1, idx[..., None].expand(B, L, src.shape[-1]))                         # (B, L, Dc): e_{z_i}
+    wn, zn = F.normalize(words, dim=-1), F.normalize(z, dim=-1)
+    s_w = wn @ wn.transpose(1, 2)                                                         # (B, L, L) word-word
+    s_z = zn @ zn.transpose(1, 2)                                                         # (B, L, L) code-code
+    pairs = word_mask[:, :, None] & word_mask[:, None, :]
+    pairs = pairs & ~torch.eye(L, dtype=torch.bool, device=words.device)                  # i != j
+    return (s_w - s_z).pow(2) * pairs, pairs
+
+def ras_loss(words: torch.Tensor, visual: torch.Tensor, word_mask: torch.Tensor, codes: torch.Tensor | None = None,
+             reduction: str = "mean", max_length: int | None = None, check_finite: bool = True) -> torch.Tensor:
+    "L_ras: words (B, L, D) select positions by visual tokens (B, N, D); relations of `codes` (B, N, Dc) there (default: visual)."
+    check_tensor(words, "words", ndim=3, dtype="floating", finite=check_finite)
+    B, L, D = words.shape
+    check_tensor(visual, "visual", shape=(B, None, D), dtype="floating", finite=check_finite)
+    check_tensor(word_mask, "word_mask", shape=(B, L), dtype=torch.bool)
+    if codes is not None:
+        check_tensor(codes, "codes", ndim=3, shape=(B, visual.shape[1], None), dtype="floating", finite=check_finite)
+    reduction = check_choice(reduction, "reduction", RAS_REDUCTIONS)
+    if reduction == "released":
+        if max_length is None:
+            raise ValueError("max_length: expected the number of token slots (30 in the released configs) with "
+                             "reduction='released', got None")
+        max_length = check_int(max_length, "max_length", min=L)
+    sq, pairs = _ras_terms(words, visual, word_mask, codes)
+    if reduction == "mean": return (sq.sum((1, 2)) / pairs.sum((1, 2)).clamp_min(1)).mean()   # 0 for < 2 words
+    if reduction == "sum": return sq.sum() / B
+    return sq.sum() / (B * max_length ** 2)                                               # nn.MSELoss over (B, L, L)
+
+# %% ../nbs/04_losses.ipynb #363eb952
+class CodeProjection(nn.Module):
+    "The released L_ras code head: z_q (B, C, H, W) or (B, N, C) -> (B, N, D_t) by Linear -> GELU -> LayerNorm."
+    def __init__(self, code_dim: int, text_dim: int):
+        super().__init__()
+        self.code_dim, self.text_dim = check_int(code_dim, "code_dim", min=1), check_int(text_dim, "text_dim", min=1)
+        self.fc = nn.Linear(self.code_dim, self.text_dim)
+        nn.init.normal_(self.fc.weight, std=0.01)                              # as released
+        self.ln = nn.LayerNorm(self.text_dim)
+
+    def forward(self, z_q: torch.Tensor) -> torch.Tensor:
+        tokens, _ = to_tokens(z_q, "z_q", self.code_dim)                       # (B, N, C)
+        return self.ln(F.gelu(self.fc(tokens)))                                # (B, N, D_t)
+
 # %% ../nbs/04_losses.ipynb #374d5211
 def _text_types():
-    from lgvq.text import TextEncoder, TextFeatures, mask_words
-    return TextEncoder, TextFeatures, mask_words
+    from lgvq.text import TextEncoder, TextFeatures, mask_tokens, mask_words
+    return TextEncoder, TextFeatures, mask_words, mask_tokens
+
+RAS_CODES, RAS_UNITS, MASK_DRAWS = ("projected", "raw", "visual"), ("words", "tokens"), ("words", "released")
+VARIANTS = {   # the switches of each variant (see the table above)
+    "lgvq": dict(ras_codes="projected", ras_reduction="mean", ras_units="words", mask_slots="position", mask_draw="words"),
+    "released": dict(ras_codes="projected", ras_reduction="released", ras_units="tokens", mask_slots="position",
+                     mask_draw="released"),
+    "paper": dict(ras_codes="raw", ras_reduction="sum", ras_units="words", mask_slots="position", mask_draw="words"),
+}
+_SWITCHES = dict(ras_codes=RAS_CODES, ras_reduction=RAS_REDUCTIONS, ras_units=RAS_UNITS, mask_slots=MASK_SLOTS,
+                 mask_draw=MASK_DRAWS)
 
 class LanguageGuide(nn.Module):
     "LG-VQ guidance on z_q from cached caption features: dict(gsa, mtp, ras, total)."
@@ -171,9 +227,12 @@ class LanguageGuide(nn.Module):
                  token_embeddings: torch.Tensor | None = None, layers: int = 2, heads: int = 8, mtp_layers: int = 2,
                  grid: tuple[int, int] | None = None, max_tokens: int = 1024, temperature: float = 1.0,
                  symmetric: bool = False, mask_ratio: tuple[float, float] = (0.1, 0.3), label_smoothing: float = 0.1,
-                 mask_before_encoding: bool = False, check_finite: bool = True, width: int | None = None):
+                 mask_before_encoding: bool = False, check_finite: bool = True, width: int | None = None,
+                 mtp_width: int | None = None, variant: str = "lgvq", ras_codes: str | None = None,
+                 ras_reduction: str | None = None, ras_units: str | None = None, mask_slots: str | None = None,
+                 mask_draw: str | None = None, max_length: int | None = None):
         super().__init__()
-        TextEncoder, _, _ = _text_types()
+        TextEncoder = _text_types()[0]
         self._encoder = None
         if isinstance(text, TextEncoder):
             self._encoder = text                                     # plain attribute: never a submodule
@@ -183,6 +242,7 @@ class LanguageGuide(nn.Module):
         elif isinstance(text, (tuple, list)) and len(text) == 2: text_dim, pooled_dim = text
         else:
             raise ValueError(f"text: expected a TextEncoder, a text width or (text_dim, pooled_dim), got {text!r}")
+        self.code_dim = check_int(code_dim, "code_dim", min=1)
         self.text_dim, self.pooled_dim = check_int(text_dim, "text_dim", min=1), check_int(pooled_dim, "pooled_dim", min=1)
         self.w_gsa, self.w_mtp, self.w_ras = (check_number(w, n, min=0) for w, n in
                                               [(w_gsa, "w_gsa"), (w_mtp, "w_mtp"), (w_ras, "w_ras")])
@@ -192,6 +252,16 @@ class LanguageGuide(nn.Module):
             raise ValueError(f"mask_ratio: expected a (low, high) pair, got {mask_ratio!r}")
         self.mask_ratio = (check_number(mask_ratio[0], "mask_ratio[0]", min=0, max=1),
                            check_number(mask_ratio[1], "mask_ratio[1]", min=mask_ratio[0], max=1))
+        self.variant = check_choice(variant, "variant", tuple(VARIANTS))
+        given = dict(ras_codes=ras_codes, ras_reduction=ras_reduction, ras_units=ras_units, mask_slots=mask_slots,
+                     mask_draw=mask_draw)
+        for name, value in given.items():                            # an explicit switch wins over the variant
+            setattr(self, name, check_choice(VARIANTS[variant][name] if value is None else value, name, _SWITCHES[name]))
+        if max_length is None and self._encoder is not None: max_length = self._encoder.max_length
+        if max_length is None and self.w_ras > 0 and self.ras_reduction == "released":
+            raise ValueError("max_length: expected the text's token slots for ras_reduction='released' (or a TextEncoder "
+                             "as `text`), got None")
+        self.max_length = check_int(77 if max_length is None else max_length, "max_length", min=1)   # 77: CLIP's context
         self.mask_before_encoding = bool(mask_before_encoding)
         if self.mask_before_encoding and (self._encoder is None or self._encoder.mask_token_id is None):
             raise ValueError("mask_before_encoding: needs `text` to be a TextEncoder with a mask token "
@@ -199,19 +269,22 @@ class LanguageGuide(nn.Module):
         self.visual = VisualTokens(code_dim, self.text_dim, layers=layers, heads=heads, grid=grid, max_tokens=max_tokens,
                                    width=width)
         self.gsa_head = nn.Identity() if self.pooled_dim == self.text_dim else nn.Linear(self.text_dim, self.pooled_dim)
+        self.ras_proj = CodeProjection(code_dim, self.text_dim) if self.w_ras > 0 and self.ras_codes == "projected" else None
         self.mtp = None
         if self.w_mtp > 0:
             if token_embeddings is None:
                 raise ValueError("token_embeddings: expected the text encoder's (V, D) token table when w_mtp > 0, got None")
             self.mtp = MaskedTextPredictor(self.text_dim, token_embeddings, layers=mtp_layers, heads=heads,
-                                           label_smoothing=label_smoothing, width=width)
+                                           label_smoothing=label_smoothing, width=mtp_width if mtp_width else width,
+                                           mask_slots=self.mask_slots, max_length=self.max_length)
 
     def extra_repr(self):
-        return f"w_gsa={self.w_gsa}, w_mtp={self.w_mtp}, w_ras={self.w_ras}, text_dim={self.text_dim}"
+        sw = ", ".join(f"{k}={getattr(self, k)!r}" for k in _SWITCHES)
+        return f"w_gsa={self.w_gsa}, w_mtp={self.w_mtp}, w_ras={self.w_ras}, text_dim={self.text_dim}, variant={self.variant!r}, {sw}"
 
 # %% ../nbs/04_losses.ipynb #f4bcfe9c
 def _check_text(self: LanguageGuide, z_q: torch.Tensor, text):
-    _, TextFeatures, _ = _text_types()
+    TextFeatures = _text_types()[1]
     if not isinstance(text, TextFeatures):
         raise ValueError(f"text_features: expected lgvq.text.TextFeatures, got {type(text).__name__}")
     if len(text) != z_q.shape[0]:
@@ -231,6 +304,13 @@ def _check_finite(named: dict):
         if bool(torch.isfinite(total)): return
     for name, x in named.items(): check_tensor(x, name, finite=True)
 
+def _relation_codes(self: LanguageGuide, z_q: torch.Tensor, vt: torch.Tensor) -> torch.Tensor:
+    "What L_ras relates at each of the N positions: (B, N, ·) from z_q and its visual tokens vt (B, 1+N, Dt)."
+    if self.ras_codes == "visual": return vt[:, 1:]
+    if self.ras_codes == "raw": return to_tokens(z_q, "z_q", self.code_dim)[0]
+    if self.ras_proj is None: raise ValueError("ras_codes: 'projected' needs a guide built with w_ras > 0")
+    return self.ras_proj(z_q)
+
 def _guide_forward(self: LanguageGuide, z_q: torch.Tensor, text_features) -> dict:
     "dict(gsa, mtp, ras, total) for quantized features z_q (B, C, H, W) or (B, N, C) and their captions' features."
     check_tensor(z_q, "z_q", ndim=(3, 4), dtype="floating")
@@ -244,8 +324,8 @@ def _guide_forward(self: LanguageGuide, z_q: torch.Tensor, text_features) -> dic
     if self.w_gsa > 0:
         out["gsa"] = gsa_loss(self.gsa_head(vt[:, 0]), tf.pooled, self.temperature, self.symmetric, check_finite=False)
     if self.w_mtp > 0:
-        _, _, mask_words = _text_types()
-        mw = mask_words(tf, self.mask_ratio)
+        _, _, mask_words, mask_tokens = _text_types()
+        mw = (mask_words if self.mask_draw == "words" else mask_tokens)(tf, self.mask_ratio)
         tokens = tf.tokens
         if self.mask_before_encoding:
             enc = self._encoder
@@ -254,9 +334,10 @@ def _guide_forward(self: LanguageGuide, z_q: torch.Tensor, text_features) -> dic
             tokens = tokens.to(vt.dtype).to(vt.device) * tf.mask[..., None]
         out["mtp"] = self.mtp(tokens.to(vt.dtype), tf.mask, mw.masked, mw.targets, vt)
     if self.w_ras > 0:
-        words, word_mask = tf.word_features()
-        out["ras"] = ras_loss(words.to(vt.dtype), vt[:, 1:], word_mask, check_finite=False)
+        words, word_mask = tf.word_features() if self.ras_units == "words" else (tf.tokens, tf.mask)
+        out["ras"] = ras_loss(words.to(vt.dtype), vt[:, 1:], word_mask, self.relation_codes(z_q, vt), self.ras_reduction,
+                              self.max_length, check_finite=False)
     out["total"] = self.w_gsa * out["gsa"] + self.w_mtp * out["mtp"] + self.w_ras * out["ras"]
     return out
 
-LanguageGuide.forward = _guide_forward
+LanguageGuide.forward, LanguageGuide.relation_codes = _guide_forward, _relation_codes
