@@ -49,6 +49,9 @@ class ModelConfig:
     quantizer: str = "vq"                          # "vq" | "ema" | "cvq" (VectorQuantizer restart="cvq") | "gumbel"
     beta: float = 0.25                             # commitment weight (vq/ema/cvq)
     metric: str = "l2"                             # nearest-code metric (vq/ema/cvq): "l2" or "cos"
+    beta_placement: str = "commitment"             # "commitment" (β on the encoder term) | "legacy" (taming/released LG-VQ, VQCT)
+    anchor: str = "closest"                        # CVQ anchor: "closest" | "random" | "probrandom" (released LG-CVQ)
+    contrastive: float = 0.0                       # CVQ contrastive term weight (released LG-CVQ: 1.0, τ = 0.07)
 
     def __post_init__(self):
         self.ch_mult, self.attn_resolutions = tuple(self.ch_mult), tuple(self.attn_resolutions)
@@ -61,6 +64,9 @@ class ModelConfig:
         check_number(self.beta, "beta", min=0)
         check_choice(self.quantizer, "quantizer", QUANTIZERS)
         check_choice(self.metric, "metric", ("l2", "cos"))
+        check_choice(self.beta_placement, "beta_placement", ("commitment", "legacy"))
+        check_choice(self.anchor, "anchor", ("closest", "random", "probrandom"))
+        check_number(self.contrastive, "contrastive", min=0)
         if self.resolution % self.factor:
             raise ValueError(f"resolution: expected a multiple of the downsampling factor {self.factor}, got {self.resolution}")
 
@@ -641,7 +647,8 @@ def build_quantizer(cfg: ModelConfig) -> nn.Module:
     "The quantizer named by `cfg.quantizer` with `cfg.num_codes` codes of dimension `cfg.embed_dim`."
     if cfg.quantizer == "gumbel": return GumbelQuantizer(cfg.num_codes, cfg.embed_dim, in_dim=cfg.embed_dim)
     return VectorQuantizer(cfg.num_codes, cfg.embed_dim, beta=cfg.beta, metric=cfg.metric, ema=cfg.quantizer == "ema",
-                           restart="cvq" if cfg.quantizer == "cvq" else None)
+                           restart="cvq" if cfg.quantizer == "cvq" else None, anchor=cfg.anchor,
+                           contrastive=cfg.contrastive if cfg.quantizer == "cvq" else 0.0, beta_placement=cfg.beta_placement)
 
 def build_model(cfg: ModelConfig, guide: nn.Module | None = None) -> VQModel:
     "Encoder, quantizer and decoder from `cfg`, with an optional language guide."

@@ -17,8 +17,8 @@ from .core import (all_reduce_, check_choice, check_int, check_number, check_ten
 from .kernels import METRICS, nearest_code
 
 # %% auto #0
-__all__ = ['QuantizerOutput', 'CodebookUsage', 'codebook_usage', 'CodeCounter', 'VectorQuantizer', 'GumbelQuantizer',
-           'toy_mixture', 'fit_quantizer', 'plot_toy_codebooks']
+__all__ = ['QuantizerOutput', 'CodebookUsage', 'codebook_usage', 'CodeCounter', 'VectorQuantizer', 'cvq_contrastive_loss',
+           'GumbelQuantizer', 'toy_mixture', 'fit_quantizer', 'plot_toy_codebooks']
 
 # %% ../nbs/02_quantize.ipynb #a1937b96
 class QuantizerOutput(NamedTuple):
@@ -63,7 +63,8 @@ class VectorQuantizer(nn.Module):
     "Nearest-code quantizer with straight-through gradients; EMA updates and CVQ restarts are flags."
     def __init__(self, num_codes: int, dim: int, beta: float = 0.25, metric: str = "l2", ema: bool = False,
                  decay: float = 0.99, eps: float = 1e-5, restart: str | None = None, anchor: str = "closest",
-                 restart_decay: float = 0.99, init: str = "uniform", path: str = "auto"):
+                 restart_decay: float = 0.99, init: str = "uniform", path: str = "auto",
+                 beta_placement: str = "commitment", contrastive: float = 0.0, contrastive_tau: float = 0.07):
         super().__init__()
         self.num_codes = check_int(num_codes, "num_codes", min=1)
         self.dim = check_int(dim, "dim", min=1)
@@ -76,6 +77,9 @@ class VectorQuantizer(nn.Module):
         self.anchor = check_choice(anchor, "anchor", ("closest", "random", "probrandom"))
         self.restart_decay = check_number(restart_decay, "restart_decay", min=0, max=1, max_open=True)
         self.path = check_choice(path, "path", ("auto", "reference", "chunked", "triton"))
+        self.beta_placement = check_choice(beta_placement, "beta_placement", ("commitment", "legacy"))
+        self.contrastive = check_number(contrastive, "contrastive", min=0)
+        self.contrastive_tau = check_number(contrastive_tau, "contrastive_tau", min=0, min_open=True)
         check_choice(init, "init", ("uniform", "normal"))
         w = torch.empty(num_codes, dim)
         if init == "uniform": w.uniform_(-1 / num_codes, 1 / num_codes)
@@ -89,7 +93,7 @@ class VectorQuantizer(nn.Module):
 
     def extra_repr(self):
         return (f"num_codes={self.num_codes}, dim={self.dim}, beta={self.beta}, metric={self.metric!r}, "
-                f"ema={self.ema}, restart={self.restart!r}")
+                f"ema={self.ema}, restart={self.restart!r}, beta_placement={self.beta_placement!r}, contrastive={self.contrastive}")
 
 # %% ../nbs/02_quantize.ipynb #b3d4e5fd
 @torch.no_grad()
@@ -137,6 +141,19 @@ def _cvq_restart(vq: VectorQuantizer, flat: torch.Tensor, idx: torch.Tensor, cou
         n = vq.ema_count.sum()
         vq.ema_sum.copy_(vq.codebook * ((vq.ema_count + vq.eps) / (n + K * vq.eps) * n)[:, None])
 
+def cvq_contrastive_loss(flat: torch.Tensor, codebook: torch.Tensor, tau: float = 0.07, metric: str = "l2") -> torch.Tensor:
+    "CVQ's contrastive term: each code's closest features (positive, averaged) against its farthest half (negatives)."
+    M, K = flat.shape[0], codebook.shape[0]
+    if M < 2: return codebook.new_zeros(())                                   # no negatives
+    f = flat.detach()
+    if metric == "cos": d = f @ codebook.T                                    # (M, K) cosine (both normalised)
+    else: d = -(f.pow(2).sum(1, keepdim=True) + codebook.pow(2).sum(1) - 2 * f @ codebook.T)   # (M, K) -‖z - e‖²
+    dt = d.T                                                                  # (K, M)
+    pos = dt.topk(max(1, M // K), dim=1).values.mean(1, keepdim=True)        # (K, 1) closest features, averaged
+    neg = -(-dt).topk(M // 2, dim=1).values                                   # (K, M/2) the farthest half
+    logits = torch.cat([pos, neg], 1) / tau
+    return F.cross_entropy(logits, torch.zeros(K, dtype=torch.long, device=logits.device))
+
 # %% ../nbs/02_quantize.ipynb #0d88a7f0
 def _vq_forward(self: VectorQuantizer, z: torch.Tensor) -> QuantizerOutput:
     "Quantize `z` `(B, C, H, W)` or `(B, N, C)` with C == dim."
@@ -150,7 +167,11 @@ def _vq_forward(self: VectorQuantizer, z: torch.Tensor) -> QuantizerOutput:
     idx, _ = nearest_code(flat.detach(), codebook.detach(), self.metric, path=self.path, check_finite=False)
     e = codebook.index_select(0, idx)                                          # (M, C), differentiable in the codebook
     commit = F.mse_loss(flat, e.detach())
-    loss = self.beta * commit if self.ema else F.mse_loss(flat.detach(), e) + self.beta * commit
+    if self.ema: loss = self.beta * commit
+    elif self.beta_placement == "commitment": loss = F.mse_loss(flat.detach(), e) + self.beta * commit
+    else: loss = self.beta * F.mse_loss(flat.detach(), e) + commit              # taming's legacy placement
+    if self.training and self.contrastive > 0:
+        loss = loss + self.contrastive * cvq_contrastive_loss(flat, codebook, self.contrastive_tau, self.metric)
     z_q = flat + (e - flat).detach()                                           # straight-through: dz_q/dz = I
     counts = torch.bincount(idx, minlength=self.num_codes)
     if self.training:

@@ -24,9 +24,9 @@ from .kernels import METRICS, nearest_code
 from .quantize import CodebookUsage, QuantizerOutput, codebook_usage
 
 # %% auto #0
-__all__ = ['SPACY_MODEL', 'ADJECTIVE_TEMPLATE', 'NOUN_TEMPLATE', 'TRANSFERS', 'Vocabulary', 'lexicon_tagger', 'build_vocabulary',
-           'word_embeddings', 'vocabulary_embeddings', 'modifying_graph', 'plot_modifying_graph', 'GraphConv',
-           'CodebookTransfer', 'TransferQuantizer']
+__all__ = ['SPACY_MODEL', 'ADJECTIVE_TEMPLATE', 'NOUN_TEMPLATE', 'GRAPH_WEIGHTS', 'TRANSFERS', 'Vocabulary', 'lexicon_tagger',
+           'build_vocabulary', 'word_embeddings', 'vocabulary_embeddings', 'modifying_graph', 'plot_modifying_graph',
+           'GraphConv', 'CodebookTransfer', 'TransferQuantizer']
 
 # %% ../nbs/05_transfer.ipynb #a7f577a8
 @dataclass
@@ -242,11 +242,15 @@ def vocabulary_embeddings(encoder, vocab: Vocabulary, adjective_template: str = 
             word_embeddings(encoder, vocab.nouns, noun_template, cache=cache))
 
 # %% ../nbs/05_transfer.ipynb #29506377
-def modifying_graph(vocab: Vocabulary, weighted: bool = False, sparse: bool = False,
+GRAPH_WEIGHTS = ("binary", "max", "count")
+
+def modifying_graph(vocab: Vocabulary, weighted: bool | str = False, sparse: bool = False,
                     self_loop: float = 1.0) -> torch.Tensor:
     "Normalised adjacency D^-1/2 (A + λI) D^-1/2 (K_a+K_n, K_a+K_n) float32 over adjective then noun nodes (λ = self_loop)."
     if not isinstance(vocab, Vocabulary): raise ValueError(f"vocab: expected a Vocabulary, got {type(vocab).__name__}")
     self_loop = check_number(self_loop, "self_loop", min=0, min_open=True)
+    if isinstance(weighted, bool): weighted = "max" if weighted else "binary"
+    weighted = check_choice(weighted, "weighted", GRAPH_WEIGHTS)
     index = {("ADJ", w): i for i, w in enumerate(vocab.adjectives)}
     index.update({("NOUN", w): len(vocab.adjectives) + j for j, w in enumerate(vocab.nouns)})
     N = len(vocab)
@@ -256,7 +260,7 @@ def modifying_graph(vocab: Vocabulary, weighted: bool = False, sparse: bool = Fa
         i, j = index.get(("ADJ", a)), index.get(("NOUN", n))
         if i is None or j is None:
             raise ValueError(f"vocab: pair ({a!r}, {n!r}) names a word that is not among its adjectives/nouns")
-        w = c / top if weighted else 1.0
+        w = {"binary": 1.0, "max": c / top, "count": float(c)}[weighted]
         rows += [i, j]; cols += [j, i]; vals += [w, w]
     A = torch.sparse_coo_tensor(torch.tensor([rows, cols]), torch.tensor(vals), (N, N),
                                 check_invariants=False).coalesce()                                  # A + λI
@@ -308,12 +312,14 @@ class GraphConv(nn.Module):
 
 class CodebookTransfer(nn.Module):
     "GCN (or MLP) mapping word embeddings (N, in_dim) over the modifying graph to codes (N, code_dim)."
-    def __init__(self, in_dim: int, code_dim: int, layers: int = 3, hidden: int | None = None, transfer: str = "gcn"):
+    def __init__(self, in_dim: int, code_dim: int, layers: int = 3, hidden: int | None = None, transfer: str = "gcn",
+                 dropout: float = 0.0):
         super().__init__()
         self.in_dim, self.code_dim = check_int(in_dim, "in_dim", min=1), check_int(code_dim, "code_dim", min=1)
         self.layers = check_int(layers, "layers", min=1)
         self.hidden = check_int(in_dim if hidden is None else hidden, "hidden", min=1)
         self.transfer = check_choice(transfer, "transfer", ("gcn", "mlp"))
+        self.dropout = check_number(dropout, "dropout", min=0, max=1, max_open=True)
         widths = [self.in_dim] + [self.hidden] * (self.layers - 1) + [self.code_dim]
         self.convs = nn.ModuleList(GraphConv(a, b) for a, b in zip(widths[:-1], widths[1:]))
 
@@ -326,10 +332,11 @@ class CodebookTransfer(nn.Module):
         h = x
         for i, conv in enumerate(self.convs):
             h = conv(h, adjacency)
-            if i < len(self.convs) - 1: h = F.relu(h)                       # ReLU between layers, none on the codes
+            if i < len(self.convs) - 1:                                     # ReLU (+ dropout) between layers, none on the codes
+                h = F.dropout(F.relu(h), self.dropout, self.training)
         return h                                                            # (N, code_dim)
 
-    def extra_repr(self): return f"transfer={self.transfer!r}, layers={self.layers}, hidden={self.hidden}"
+    def extra_repr(self): return f"transfer={self.transfer!r}, layers={self.layers}, hidden={self.hidden}, dropout={self.dropout}"
 
 # %% ../nbs/05_transfer.ipynb #7dc70853
 TRANSFERS = ("gcn", "mlp", "none")
@@ -339,7 +346,8 @@ class TransferQuantizer(nn.Module):
     def __init__(self, adjective_embeddings: torch.Tensor, noun_embeddings: torch.Tensor, dim: int,
                  adjacency: torch.Tensor | None = None, *, beta: float = 0.25, split: bool = True,
                  transfer: str = "gcn", layers: int = 3, hidden: int | None = None, finetune: bool = False,
-                 init: str = "pretrained", metric: str = "l2", path: str = "auto"):
+                 init: str = "pretrained", metric: str = "l2", path: str = "auto", adjective_topk: int = 1,
+                 dropout: float = 0.0, beta_placement: str = "commitment"):
         super().__init__()
         check_tensor(adjective_embeddings, "adjective_embeddings", ndim=2, dtype="floating", finite=True)
         check_tensor(noun_embeddings, "noun_embeddings", ndim=2, shape=(None, adjective_embeddings.shape[1]),
@@ -355,7 +363,9 @@ class TransferQuantizer(nn.Module):
         self.metric = check_choice(metric, "metric", METRICS)
         self.path = check_choice(path, "path", ("auto", "reference", "chunked", "triton"))
         self.finetune = bool(finetune)
+        self.beta_placement = check_choice(beta_placement, "beta_placement", ("commitment", "legacy"))
         self.num_adjectives, self.num_nouns = adjective_embeddings.shape[0], noun_embeddings.shape[0]
+        self.adjective_topk = check_int(adjective_topk, "adjective_topk", min=1, max=self.num_adjectives)
         self.code_dim = dim // 2 if self.split else dim                       # width of each code
         self.num_codes = self.num_adjectives * self.num_nouns if self.split else self.num_adjectives + self.num_nouns
         x = torch.cat([adjective_embeddings, noun_embeddings]).detach().float().clone()   # (N, Dt) node features X
@@ -376,11 +386,12 @@ class TransferQuantizer(nn.Module):
                 torch.randn(self.text_dim, self.code_dim) / self.code_dim ** 0.5       # fixed random projection P
             self.register_buffer("projection", proj)
         else:
-            self.net = CodebookTransfer(self.text_dim, self.code_dim, layers=layers, hidden=hidden, transfer=transfer)
+            self.net = CodebookTransfer(self.text_dim, self.code_dim, layers=layers, hidden=hidden, transfer=transfer,
+                                        dropout=dropout)
         self._cache = None
 
     @classmethod
-    def from_vocabulary(cls, vocab: Vocabulary, encoder, dim: int, *, weighted: bool = False, self_loop: float = 1.0,
+    def from_vocabulary(cls, vocab: Vocabulary, encoder, dim: int, *, weighted: bool | str = False, self_loop: float = 1.0,
                         adjective_template: str = ADJECTIVE_TEMPLATE, noun_template: str = NOUN_TEMPLATE,
                         cache: str | os.PathLike | None = None, **kwargs) -> "TransferQuantizer":
         "Embed `vocab` with `encoder`, build its modifying graph, and make a quantizer for `dim` encoder channels."
@@ -391,7 +402,8 @@ class TransferQuantizer(nn.Module):
 
     def extra_repr(self):
         return (f"adjectives={self.num_adjectives}, nouns={self.num_nouns}, dim={self.dim}, split={self.split}, "
-                f"transfer={self.transfer!r}, finetune={self.finetune}, init={self.init!r}, num_codes={self.num_codes}")
+                f"transfer={self.transfer!r}, finetune={self.finetune}, init={self.init!r}, num_codes={self.num_codes}, "
+                f"adjective_topk={self.adjective_topk}, beta_placement={self.beta_placement!r}")
 
 # %% ../nbs/05_transfer.ipynb #cbf191ff
 def _generate(self: TransferQuantizer) -> torch.Tensor:
@@ -422,12 +434,19 @@ TransferQuantizer.codebook = property(lambda self: torch.cat(self.codebooks()),
                                       doc="All K_a + K_n codes (adjectives first), (K_a+K_n, code_dim).")
 
 # %% ../nbs/05_transfer.ipynb #8cea23b1
-def _quantize_part(self: TransferQuantizer, x: torch.Tensor, codebook: torch.Tensor):
-    "Nearest code of each row of x (M, d): (straight-through z_q (M, d), indices (M,), VQ loss)."
+def _quantize_part(self: TransferQuantizer, x: torch.Tensor, codebook: torch.Tensor, topk: int = 1):
+    "Nearest code (or mean of the `topk` nearest) of each row of x (M, d): (straight-through z_q (M, d), indices (M,), VQ loss)."
     if self.metric == "cos": x, codebook = F.normalize(x, dim=-1), F.normalize(codebook, dim=-1)
-    idx, _ = nearest_code(x.detach(), codebook.detach(), self.metric, path=self.path, check_finite=False)
-    e = codebook.index_select(0, idx)                                    # (M, d), differentiable in the codebook
-    loss = F.mse_loss(x.detach(), e) + self.beta * F.mse_loss(x, e.detach())
+    if topk == 1:
+        idx, _ = nearest_code(x.detach(), codebook.detach(), self.metric, path=self.path, check_finite=False)
+        e = codebook.index_select(0, idx)                                # (M, d), differentiable in the codebook
+    else:                                                                # released VQCT adjectives: mean of the k nearest
+        xd, cd = x.detach(), codebook.detach()
+        score = 2 * xd @ cd.T - cd.pow(2).sum(1) if self.metric == "l2" else xd @ cd.T   # (M, K): larger = nearer
+        top = score.topk(topk, dim=1).indices                            # (M, k), nearest first
+        idx, e = top[:, 0], codebook[top].mean(1)                        # token: the nearest; code: the k-mean
+    code_term, commit = F.mse_loss(x.detach(), e), F.mse_loss(x, e.detach())
+    loss = code_term + self.beta * commit if self.beta_placement == "commitment" else self.beta * code_term + commit
     return x + (e - x).detach(), idx, loss
 
 def _tq_forward(self: TransferQuantizer, z: torch.Tensor) -> QuantizerOutput:
@@ -439,7 +458,7 @@ def _tq_forward(self: TransferQuantizer, z: torch.Tensor) -> QuantizerOutput:
     E_a, E_n = self.codebooks()
     if self.split:
         h = C // 2
-        q_a, k_a, l_a = self._quantize_part(flat[:, :h], E_a)            # adjective half
+        q_a, k_a, l_a = self._quantize_part(flat[:, :h], E_a, self.adjective_topk)   # adjective half
         q_n, k_n, l_n = self._quantize_part(flat[:, h:], E_n)            # noun half
         z_q, idx, loss = torch.cat([q_a, q_n], 1), k_a * self.num_nouns + k_n, l_a + l_n
     else:
