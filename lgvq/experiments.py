@@ -130,8 +130,9 @@ def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe
     if not (Path(ckpt) / "state.json").is_file():
         raise ValueError(f"ckpt: expected a checkpoint folder with state.json (from train_cached), got {str(ckpt)!r}")
     g = guide_cfg
+    from lgvq.train import guide_switches
     kw = dict(w_gsa=g.w_gsa, w_mtp=g.w_mtp, w_ras=g.w_ras, heads=g.heads, layers=g.layers, mtp_layers=g.mtp_layers,
-              width=g.width, mask_before_encoding=bool(strict))
+              width=g.width, mask_before_encoding=bool(strict), **guide_switches(g))
     key = _probe_key(ckpt, probe_steps=probe_steps, n_probe=n_probe, n_val=n_val, seed=seed, **kw)
     d = Path(run_cache).expanduser() / "probes" / key
     with run_lock(d.with_name(key + ".lock"), f"the probe {key}"):

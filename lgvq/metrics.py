@@ -572,21 +572,22 @@ def codebook_usage_from_counts(counts: torch.Tensor) -> CodebookUsage:
     return CodebookUsage(float((c > 0).double().mean()), float(torch.exp(-(p * p.clamp_min(1e-300).log()).sum())), counts)
 
 # %% ../nbs/08_metrics.ipynb #b66c6974
-def word_code_mse(words: torch.Tensor, visual: torch.Tensor, word_mask: torch.Tensor) -> torch.Tensor:
-    "Word–code similarity MSE: words (B, L, D), visual tokens (B, N, D), word_mask (B, L) bool -> scalar (float32+)."
+def word_code_mse(words: torch.Tensor, visual: torch.Tensor, word_mask: torch.Tensor,
+                  codes: torch.Tensor | None = None) -> torch.Tensor:
+    "Word–code similarity MSE: words (B, L, D) pick positions by visual tokens (B, N, D); relations of `codes` (B, N, Dc) there."
+    from lgvq.losses import _ras_terms                                    # the one implementation of L_ras's terms
     check_tensor(words, "words", ndim=3, dtype="floating", finite=True)
     B, L, D = words.shape
     check_tensor(visual, "visual", shape=(B, None, D), dtype="floating", finite=True)
     check_tensor(word_mask, "word_mask", shape=(B, L), dtype=torch.bool)
-    wn, vn = F.normalize(words.float(), dim=-1), F.normalize(visual.float(), dim=-1)
-    idx = (wn @ vn.transpose(1, 2)).argmax(-1)                           # (B, L): most similar visual token per word
-    zn = vn.gather(1, idx[..., None].expand(B, L, D))                    # (B, L, D)
-    s_w, s_z = wn @ wn.transpose(1, 2), zn @ zn.transpose(1, 2)          # (B, L, L) each
-    pairs = word_mask[:, :, None] & word_mask[:, None, :] & ~torch.eye(L, dtype=torch.bool, device=words.device)
+    if codes is not None:
+        check_tensor(codes, "codes", ndim=3, shape=(B, visual.shape[1], None), dtype="floating", finite=True)
+        codes = codes.float()
+    sq, pairs = _ras_terms(words.float(), visual.float(), word_mask, codes)
     n_pairs = pairs.sum((1, 2))                                          # (B,)
     if not bool((n_pairs > 0).any()):
         raise ValueError("word_mask: expected at least one caption with 2 or more words, got none")
-    per = ((s_w - s_z).pow(2) * pairs).sum((1, 2)) / n_pairs.clamp_min(1)
+    per = sq.sum((1, 2)) / n_pairs.clamp_min(1)
     return per[n_pairs > 0].mean()
 
 # %% ../nbs/08_metrics.ipynb #bad2180d

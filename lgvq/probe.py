@@ -87,19 +87,20 @@ def _word_recall(head, tf, vt, k: int, gen) -> tuple[int, int]:
 @torch.no_grad()
 def language_metrics(head: LanguageGuide, z_q: torch.Tensor, captions: list, cache, batch_size: int = 64,
                      seed: int = 0, ks=(1, 5)) -> dict:
-    "Word–code MSE, masked-word Recall@1 (1 and 3 words; real vs shuffled images), image→text Recall@K."
+    "Word–code MSE (heads with L_ras's code head), masked-word Recall@1 (1 and 3 words; real vs shuffled), image→text Recall@K."
     head.eval()
     n = len(z_q)
     if len(captions) != n: raise ValueError(f"captions: expected {n} captions, got {len(captions)}")
     gen = torch.Generator().manual_seed(seed)
     mse_sum, cls_all, pooled_all = 0.0, [], []
+    has_codes = head.ras_codes != "projected" or head.ras_proj is not None   # a head trained without L_ras has no code head
     hits = {f"{m}_mask{k}": [0, 0] for m in ("real", "shuffled") for k in (1, 3)}
     for s in range(0, n, batch_size):
         zq = z_q[s:s + batch_size]
         tf = cache.get(captions[s:s + batch_size])
         vt = head.visual(zq)                                                      # (b, 1+N, Dt)
         words, wmask = tf.word_features()
-        mse_sum += float(ras_loss(words, vt[:, 1:], wmask)) * len(zq)
+        if has_codes: mse_sum += float(ras_loss(words, vt[:, 1:], wmask, head.relation_codes(zq, vt))) * len(zq)
         cls_all.append(F.normalize(head.gsa_head(vt[:, 0]), dim=-1)); pooled_all.append(F.normalize(tf.pooled, dim=-1))
         if head.mtp is not None:
             perm = torch.roll(torch.arange(len(zq)), 1) if len(zq) > 1 else torch.arange(1)
@@ -110,7 +111,7 @@ def language_metrics(head: LanguageGuide, z_q: torch.Tensor, captions: list, cac
                     hits[f"{m}_mask{k}"][0] += h; hits[f"{m}_mask{k}"][1] += t
     sims = torch.cat(cls_all) @ torch.cat(pooled_all).T                            # (n, n) image -> caption
     rank = (sims > sims.diag()[:, None]).sum(1)                                     # captions scoring above the true one
-    out = {"word_code_mse": mse_sum / n}
+    out = {"word_code_mse": mse_sum / n} if has_codes else {}
     for k in ks: out[f"retrieval_r@{k}"] = float((rank < k).float().mean())
     for key, (h, t) in hits.items():
         if t: out[f"recall@1_{key}"] = h / t
