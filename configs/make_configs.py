@@ -3,7 +3,8 @@
 Paper scale (GPUs; real datasets from local paths): the taming-transformers VQGAN f16 setting used by LG-VQ and VQCT —
 256 px, ch 128, ch_mult [1,1,2,2,4], embed 256, 1024 codes, batch 8, base lr 4.5e-6 x batch, Adam betas (0.5, 0.9),
 discriminator from step 10000 — for CUB-200, CelebA-HQ, MS-COCO and TextCaps x {VQ-VAE, VQ-GAN, CVQ} x {-, +LG} x {-, +VQCT}.
-The LG weights are those of the released LG-VQ configs (CUB: w_mtp = w_ras = 1e-3). The text encoder is CLIP ViT-B/32
+The LG weights are those of the released LG-VQ configs (CUB: w_mtp = w_ras = 1e-3), and so are the loss forms, widths
+and VQCT/quantizer choices (the "released" variant). The text encoder is CLIP ViT-B/32
 (the papers' choice, 30 tokens), whose weights must be on local disk (see lgvq.text.get_text_encoder).
 
 CPU scale: the same families on CaptionedShapes (32 px) with the packaged MiniLM text encoder.
@@ -30,6 +31,14 @@ FAMILIES = {  # name: (loss.kind, model.quantizer)
 }
 
 
+# The paper-scale configs reproduce the authors' released code (variant "released"; see the variant tables in
+# nbs/04_losses, nbs/05_transfer and nbs/02_quantize): they copy its loss weights, so they take its loss forms too.
+RELEASED_GUIDE = dict(variant="released", width=256, heads=1, mtp_width=512)   # Z_vt: code dim, 1 head; decoder: text width
+RELEASED_VQCT = dict(min_count=11, layers=2, hidden=256, dropout=0.5, adjective_topk=2, weighted="count", code_width="full")
+RELEASED_QUANT = {"vq": dict(beta_placement="legacy"),                        # taming VectorQuantizer2(legacy=True)
+                  "cvq": dict(anchor="probrandom", contrastive=1.0)}          # CVQVectorQuantiser defaults in LG-CVQ
+
+
 def paper(ds, fam, lg, vqct=False):
     dataset, root, w = DATASETS[ds]
     kind, quant = FAMILIES[fam]
@@ -38,9 +47,9 @@ def paper(ds, fam, lg, vqct=False):
         "run": {"name": name, "seed": 0, "log_every": 50, "ckpt_every": 5000, "keep_last": 3},
         "data": {"dataset": dataset, "root": root, "size": 256, "batch_size": 8, "num_workers": 8},
         "text": {"encoder": "clip-vit-b-32", "max_length": 30, "cache_dir": ".cache/text", "cache_dtype": "float16"},
-        "model": {**PAPER_MODEL, "quantizer": quant},
-        "guide": {"enabled": lg, **w},
-        "vqct": {"enabled": vqct, "min_count": 5, "layers": 3},
+        "model": {**PAPER_MODEL, "quantizer": quant, **RELEASED_QUANT[quant]},
+        "guide": {"enabled": lg, **w, **RELEASED_GUIDE},
+        "vqct": {"enabled": vqct, **RELEASED_VQCT},
         "loss": {"kind": kind, "disc_start": 10000, "disc_weight": 0.8, "perceptual_weight": 1.0},
         "optim": {"steps": 200000, "base_lr": 4.5e-6, "betas": [0.5, 0.9], "precision": "bf16"},
     }
@@ -58,7 +67,7 @@ def shapes(fam, lg, vqct=False):
         "data": {"dataset": "shapes", "size": 32, "n": 4000, "batch_size": 16},
         "text": {"encoder": "minilm", "max_length": 32, "cache_dir": ".cache/text", "cache_dtype": "float16"},
         "model": {**SHAPES_MODEL, "quantizer": quant},
-        "guide": {"enabled": lg, "w_gsa": 1e-2, "w_mtp": 1e-2, "w_ras": 1e-2, "heads": 4, "width": 128},
+        "guide": {"enabled": lg, "w_gsa": 1e-2, "w_mtp": 1e-2, "w_ras": 1e-2, "heads": 4, "width": 128, "variant": "lgvq"},
         "vqct": {"enabled": vqct, "min_count": 1, "layers": 3, "paired_only": True},
         "loss": {"kind": kind, "disc_start": 1000, "disc_ndf": 32, "disc_layers": 2, "perceptual_weight": 0.0},
         "optim": {"steps": 2000, "base_lr": 2e-5, "betas": [0.5, 0.9]},   # lr = 2e-5 x 16 = 3.2e-4
@@ -136,12 +145,14 @@ if __name__ == "__main__":
             for lg in (False, True):
                 for vqct in (False, True):
                     name, cfg = paper(ds, fam, lg, vqct)
-                    write(name, cfg, f"Paper scale ({ds}, {fam}{tag(lg, vqct)}): GPUs, dataset at data.root")
+                    write(name, cfg, f"Paper scale ({ds}, {fam}{tag(lg, vqct)}): GPUs, dataset at data.root\n"
+                                     "# Reproduces the authors' released code (guide.variant: released, released VQCT/quantizer switches)")
     for fam in FAMILIES:
         for lg in (False, True):
             for vqct in (False, True):
                 name, cfg = shapes(fam, lg, vqct)
-                write(name, cfg, f"CPU scale ({fam}{tag(lg, vqct)}) on CaptionedShapes, the embedded default")
+                write(name, cfg, f"CPU scale ({fam}{tag(lg, vqct)}) on CaptionedShapes, the embedded default\n"
+                                 "# lgvq defaults (guide.variant: lgvq): per-caption mean of L_ras, whole-word masking")
     for kind in SHAPES_TASKS:
         name, cfg = shapes_task(kind)
         write(name, cfg, f"CPU scale downstream ({kind}) on CaptionedShapes codes; codebook: task.vq=configs/shapes_vqgan_lg.yaml")

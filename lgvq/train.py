@@ -32,8 +32,9 @@ from .core import atomic_path, check_choice, check_int, check_number, get_device
 __all__ = ['DATASETS', 'CKPT_FORMAT', 'RunConfig', 'DataConfig', 'TextConfig', 'GuideConfig', 'VQCTConfig', 'LossConfig',
            'OptimConfig', 'TrainConfig', 'apply_overrides', 'load_config', 'rng_state', 'set_rng_state',
            'save_checkpoint', 'list_checkpoints', 'load_checkpoint', 'restore', 'ShardedBatchSampler', 'build_dataset',
-           'dataset_captions', 'build_text', 'build_quantizer_vqct', 'build_model', 'needs_text', 'git_commit',
-           'average_gradients', 'Trainer', 'evaluate', 'main', 'config_hash', 'run_lock', 'train_cached']
+           'dataset_captions', 'build_text', 'build_quantizer_vqct', 'guide_switches', 'model_config', 'build_model',
+           'needs_text', 'git_commit', 'average_gradients', 'Trainer', 'evaluate', 'main', 'config_hash', 'run_lock',
+           'train_cached']
 
 # %% ../nbs/09_train.ipynb #5a53bd51
 @dataclass
@@ -74,8 +75,16 @@ class GuideConfig:
     heads: int = 8                     # attention heads (VisualTokens and the MTP decoder)
     mtp_layers: int = 2                # MTP decoder layers
     temperature: float = 1.0           # L_gsa temperature
-    mask_ratio: tuple = (0.1, 0.3)     # L_mtp: fraction of words masked, drawn per batch
-    width: int | None = None           # transformer width of the guide (None: the text width, as in LG-VQ)
+    mask_ratio: tuple = (0.1, 0.3)     # L_mtp: fraction of words masked, drawn per caption (mask_draw=released: the
+                                       #   truncation bounds of one TruncNormal(0.5, 0.1) ratio per batch)
+    width: int | None = None           # visual-token transformer width (None: the text width; released: the code dim, 1 head)
+    mtp_width: int | None = None       # L_mtp decoder width (None: `width`; released: the text width, 512)
+    variant: str = "lgvq"              # lgvq | released | paper: the switches below default to this variant's (nbs/04_losses)
+    ras_codes: str | None = None       # projected | raw | visual: what L_ras relates at the picked positions
+    ras_reduction: str | None = None   # mean (per caption's pairs) | sum (paper) | released (Σ pairs / (B · text.max_length²))
+    ras_units: str | None = None       # words | tokens (released: every token, start/end included)
+    mask_slots: str | None = None      # position (one mask vector per slot, released) | shared
+    mask_draw: str | None = None       # words (whole words, per caption) | released (per batch, each token)
 
 @dataclass
 class VQCTConfig:
@@ -88,7 +97,11 @@ class VQCTConfig:
     init: str = "pretrained"           # pretrained | random (ablation)
     paired_only: bool = False          # keep only words that occur in an adjective->noun pair
     self_loop: float = 1.0             # weight of the self-loop in D^-1/2 (A + λI) D^-1/2 (paper: 1; see nbs/05_transfer)
-    weighted: bool = False             # weight graph edges by pair counts
+    weighted: bool | str = False       # edge weights: false/binary | true/max (count / largest) | count (raw, as released)
+    hidden: int | None = None          # GCN hidden width (None: the text width; released: the code width)
+    dropout: float = 0.0               # dropout between GCN layers in training (released: 0.5)
+    adjective_topk: int = 1            # adjective code = mean of the k nearest adjective codes (released: 2)
+    code_width: str = "half"           # half: embed_dim channels split in two | full: 2 x embed_dim channels (released)
     cache_dir: str = ".cache/vqct"     # vocabulary and word-embedding caches
 
 @dataclass
@@ -186,12 +199,20 @@ def _validate(self: TrainConfig):
     check_choice(self.text.cache_dtype, "text.cache_dtype", ("float32", "float16", "bfloat16"))
     if g.enabled:
         for n in ("w_gsa", "w_mtp", "w_ras", "temperature"): check_number(getattr(g, n), f"guide.{n}", min=0)
+        from lgvq.losses import VARIANTS, _SWITCHES
+        check_choice(g.variant, "guide.variant", tuple(VARIANTS))
+        for n, choices in _SWITCHES.items():
+            if getattr(g, n) is not None: check_choice(getattr(g, n), f"guide.{n}", choices)
     v = self.vqct
     if v.enabled:
         check_int(v.min_count, "vqct.min_count", min=1); check_int(v.layers, "vqct.layers", min=1)
         check_choice(v.transfer, "vqct.transfer", ("gcn", "mlp", "none")); check_choice(v.init, "vqct.init", ("pretrained", "random"))
         check_number(v.self_loop, "vqct.self_loop", min=0, min_open=True)
-        if v.split and self.model.embed_dim % 2:
+        check_choice(v.weighted, "vqct.weighted", (False, True, "binary", "max", "count"))
+        check_number(v.dropout, "vqct.dropout", min=0, max=1, max_open=True); check_int(v.adjective_topk, "vqct.adjective_topk", min=1)
+        check_choice(v.code_width, "vqct.code_width", ("half", "full"))
+        if v.hidden is not None: check_int(v.hidden, "vqct.hidden", min=1)
+        if v.split and v.code_width == "half" and self.model.embed_dim % 2:
             raise ValueError(f"model.embed_dim: expected an even code width with vqct.split=true, got {self.model.embed_dim}")
 
 TrainConfig.validate = _validate
@@ -401,8 +422,8 @@ def build_text(t: TextConfig):
     cache = TextFeatureCache(enc, Path(t.cache_dir).expanduser(), dtype=getattr(torch, t.cache_dtype))
     return enc, cache
 
-def build_quantizer_vqct(cfg: TrainConfig, encoder, captions):
-    "VQCT's TransferQuantizer for `cfg`, its vocabulary mined from `captions` (cached under vqct.cache_dir)."
+def build_quantizer_vqct(cfg: TrainConfig, encoder, captions, dim: int | None = None):
+    "VQCT's TransferQuantizer for `dim` (default model.embed_dim) channels, its vocabulary mined from `captions` (cached)."
     from lgvq.transfer import TransferQuantizer, build_vocabulary
     v = cfg.vqct
     if encoder is None: raise ValueError("encoder: vqct.enabled needs the text encoder, got None")
@@ -411,31 +432,45 @@ def build_quantizer_vqct(cfg: TrainConfig, encoder, captions):
     import hashlib
     key = hashlib.sha1("\n".join(sorted(set(captions))).encode()).hexdigest()[:16]
     vocab = build_vocabulary(captions, v.min_count, paired_only=v.paired_only, cache=root / f"vocab-{key}.json")
-    return TransferQuantizer.from_vocabulary(vocab, encoder, cfg.model.embed_dim, weighted=v.weighted,
+    return TransferQuantizer.from_vocabulary(vocab, encoder, dim or cfg.model.embed_dim, weighted=v.weighted,
                                              self_loop=v.self_loop, cache=root, beta=cfg.model.beta, split=v.split,
                                              transfer=v.transfer, layers=v.layers, finetune=v.finetune, init=v.init,
-                                             metric=cfg.model.metric)
+                                             metric=cfg.model.metric, hidden=v.hidden, dropout=v.dropout,
+                                             adjective_topk=v.adjective_topk, beta_placement=cfg.model.beta_placement)
+
+def guide_switches(g: GuideConfig) -> dict:
+    "The LanguageGuide keyword arguments of the variant switches in `g` (shared by the guide and its alignment probes)."
+    return dict(variant=g.variant, ras_codes=g.ras_codes, ras_reduction=g.ras_reduction, ras_units=g.ras_units,
+                mask_slots=g.mask_slots, mask_draw=g.mask_draw, mtp_width=g.mtp_width)
+
+def model_config(cfg: TrainConfig):
+    "The ModelConfig the network is built from: with vqct.code_width=full the bottleneck has 2 x embed_dim channels."
+    v = cfg.vqct
+    if v.enabled and v.split and v.code_width == "full":            # released VQCT: quant_conv -> 2 x embed_dim
+        return dataclasses.replace(cfg.model, embed_dim=2 * cfg.model.embed_dim)
+    return cfg.model
 
 def build_model(cfg: TrainConfig, encoder=None, captions=None):
     "(model, loss) for the config; the guide is built from the encoder's widths and token table, VQCT from `captions`."
     from lgvq import models as M
+    mcfg = model_config(cfg)
     guide = None
     if cfg.guide.enabled:
         from lgvq.losses import LanguageGuide
         g = cfg.guide
         if encoder is None: raise ValueError("encoder: guide.enabled needs the text encoder, got None")
-        guide = LanguageGuide(cfg.model.embed_dim, encoder, g.w_gsa, g.w_mtp, g.w_ras, layers=g.layers, heads=g.heads,
+        guide = LanguageGuide(mcfg.embed_dim, encoder, g.w_gsa, g.w_mtp, g.w_ras, layers=g.layers, heads=g.heads,
                               mtp_layers=g.mtp_layers, temperature=g.temperature, mask_ratio=tuple(g.mask_ratio),
-                              grid=(cfg.model.latent_size, cfg.model.latent_size), width=g.width)
+                              grid=(mcfg.latent_size, mcfg.latent_size), width=g.width, **guide_switches(g))
     l = cfg.loss
     if l.kind == "vqvae":
-        model, loss = M.vqvae(cfg.model, guide, codebook_weight=l.codebook_weight)
+        model, loss = M.vqvae(mcfg, guide, codebook_weight=l.codebook_weight)
     else:
-        model, loss = M.vqgan(cfg.model, guide, disc_start=l.disc_start, codebook_weight=l.codebook_weight,
+        model, loss = M.vqgan(mcfg, guide, disc_start=l.disc_start, codebook_weight=l.codebook_weight,
                               pixel_weight=l.pixel_weight, perceptual_weight=l.perceptual_weight, perceptual=l.perceptual,
                               disc_weight=l.disc_weight, disc_loss=l.disc_loss, disc_ndf=l.disc_ndf,
                               disc_layers=l.disc_layers, disc_norm=l.disc_norm)
-    if cfg.vqct.enabled: model.quantizer = build_quantizer_vqct(cfg, encoder, captions)
+    if cfg.vqct.enabled: model.quantizer = build_quantizer_vqct(cfg, encoder, captions, mcfg.embed_dim)
     return model, loss
 
 def needs_text(cfg: TrainConfig) -> bool: return cfg.guide.enabled or cfg.vqct.enabled

@@ -128,3 +128,15 @@ def test_every_config_is_valid(path, tmp_path):
     assert cfg.run.name == path.stem and cfg.model.resolution == cfg.data.size
     if d["data"]["dataset"] != "shapes":
         with pytest.raises(ValueError, match="data.root"): load_config(path, ["data.root=/nonexistent/dataset"])
+    # which variant each config reproduces (nbs/04_losses, 05_transfer, 02_quantize): paper scale = the released code
+    paper = d["data"]["dataset"] != "shapes"
+    assert cfg.guide.variant == ("released" if paper else "lgvq")
+    assert ("Reproduces the authors' released code" in path.read_text()) == paper
+    if paper:
+        from lgvq.train import model_config
+        assert (cfg.guide.width, cfg.guide.heads, cfg.guide.mtp_width) == (256, 1, 512)
+        v = cfg.vqct
+        assert (v.layers, v.hidden, v.dropout, v.adjective_topk, v.weighted, v.code_width, v.min_count) == (2, 256, 0.5, 2, "count", "full", 11)
+        if v.enabled: assert model_config(cfg).embed_dim == 2 * cfg.model.embed_dim   # released VQCT bottleneck
+        if cfg.model.quantizer == "cvq": assert (cfg.model.anchor, cfg.model.contrastive) == ("probrandom", 1.0)
+        else: assert cfg.model.beta_placement == "legacy"
