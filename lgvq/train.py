@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -30,10 +31,10 @@ from .core import atomic_path, check_choice, check_int, check_number, get_device
 
 # %% auto #0
 __all__ = ['DATASETS', 'CKPT_FORMAT', 'RunConfig', 'DataConfig', 'TextConfig', 'GuideConfig', 'VQCTConfig', 'LossConfig',
-           'OptimConfig', 'TrainConfig', 'apply_overrides', 'load_config', 'rng_state', 'set_rng_state',
-           'save_checkpoint', 'list_checkpoints', 'load_checkpoint', 'restore', 'ShardedBatchSampler', 'build_dataset',
-           'dataset_captions', 'build_text', 'build_quantizer_vqct', 'build_model', 'needs_text', 'git_commit',
-           'average_gradients', 'Trainer', 'evaluate', 'main', 'config_hash', 'run_lock', 'train_cached']
+           'OptimConfig', 'TrainConfig', 'yaml_loader', 'parse_value', 'apply_overrides', 'load_config', 'rng_state',
+           'set_rng_state', 'save_checkpoint', 'list_checkpoints', 'load_checkpoint', 'restore', 'ShardedBatchSampler',
+           'build_dataset', 'dataset_captions', 'build_text', 'build_quantizer_vqct', 'build_model', 'needs_text',
+           'git_commit', 'average_gradients', 'Trainer', 'evaluate', 'main', 'config_hash', 'run_lock', 'train_cached']
 
 # %% ../nbs/09_train.ipynb #5a53bd51
 @dataclass
@@ -197,9 +198,33 @@ def _validate(self: TrainConfig):
 TrainConfig.validate = _validate
 
 # %% ../nbs/09_train.ipynb #e1838051
-def apply_overrides(d: dict, overrides) -> dict:
-    "Apply `section.key=value` strings to a nested config dict (values parsed as YAML)."
+# YAML 1.1 floats need a dot and a signed exponent, and a leading-dot float no sign; this adds the forms Python reads:
+# exponent notation with or without a dot or exponent sign (1e-4, 3E-5, 1e4, .5e1), and a signed leading dot (-.5)
+_EXP_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+|\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?)$")
+_LOADER = None
+
+def yaml_loader():
+    "PyYAML's SafeLoader, plus: an unquoted scalar in exponent notation (`1e-4`, `3E-5`, `-2e-3`) or `-.5` is a float."
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+        class NumberLoader(yaml.SafeLoader): pass
+        NumberLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXP_FLOAT, list("-+0123456789."))
+        _LOADER = NumberLoader
+    return _LOADER
+
+def parse_value(text: str):
+    "An override's value: YAML (safe), with exponent-notation numbers read as floats; ValueError if not valid YAML."
     import yaml
+    if not isinstance(text, str): raise ValueError(f"text: expected a string, got {type(text).__name__} {text!r}"[:200])
+    try: return yaml.load(text, Loader=yaml_loader())
+    except yaml.YAMLError as e: raise ValueError(f"text: {text!r} is not a valid YAML value ({e})".replace("\n", " ")) from None
+
+def apply_overrides(d: dict, overrides) -> dict:
+    "Apply `section.key=value` strings to a nested config dict (values parsed by `parse_value`)."
+    if not isinstance(d, dict): raise ValueError(f"d: expected a config mapping, got {type(d).__name__}")
+    if isinstance(overrides, (str, bytes)):
+        raise ValueError(f"overrides: expected a list of section.key=value strings, got a bare string {overrides!r}")
     d = copy.deepcopy(d)
     for o in overrides or []:
         if not isinstance(o, str) or "=" not in o:
@@ -208,9 +233,11 @@ def apply_overrides(d: dict, overrides) -> dict:
         keys = path.strip().split(".")
         if len(keys) != 2 or not all(keys):
             raise ValueError(f"override: expected section.key=value with one dot, got {o!r}")
+        try: v = parse_value(value)
+        except ValueError as e: raise ValueError(f"override: {o!r}: {e}") from None
         d.setdefault(keys[0], {})
         if d[keys[0]] is None: d[keys[0]] = {}
-        d[keys[0]][keys[1]] = yaml.safe_load(value)
+        d[keys[0]][keys[1]] = v
     return d
 
 def load_config(path, overrides=()) -> TrainConfig:
@@ -218,8 +245,9 @@ def load_config(path, overrides=()) -> TrainConfig:
     import yaml
     p = Path(path).expanduser()
     if not p.is_file(): raise ValueError(f"config: {str(p)!r} does not exist")
-    try: d = yaml.safe_load(p.read_text()) or {}
+    try: d = yaml.load(p.read_text(), Loader=yaml_loader()) or {}
     except yaml.YAMLError as e: raise ValueError(f"config: {str(p)!r} is not valid YAML: {e}") from None
+    if not isinstance(d, dict): raise ValueError(f"config: {str(p)!r}: expected a mapping of sections, got {type(d).__name__}")
     d = apply_overrides(d, overrides)
     d.setdefault("run", {}).setdefault("name", p.stem)
     return TrainConfig.from_dict(d)
