@@ -32,9 +32,10 @@ from .core import atomic_path, check_choice, check_int, check_number, get_device
 # %% auto #0
 __all__ = ['DATASETS', 'CKPT_FORMAT', 'RunConfig', 'DataConfig', 'TextConfig', 'GuideConfig', 'VQCTConfig', 'LossConfig',
            'OptimConfig', 'TrainConfig', 'yaml_loader', 'parse_value', 'apply_overrides', 'load_config', 'rng_state',
-           'set_rng_state', 'save_checkpoint', 'list_checkpoints', 'load_checkpoint', 'restore', 'ShardedBatchSampler',
-           'build_dataset', 'dataset_captions', 'build_text', 'build_quantizer_vqct', 'build_model', 'needs_text',
-           'git_commit', 'average_gradients', 'Trainer', 'evaluate', 'main', 'config_hash', 'run_lock', 'train_cached']
+           'set_rng_state', 'save_checkpoint', 'remove_stale_temporaries', 'list_checkpoints', 'load_checkpoint',
+           'restore', 'ShardedBatchSampler', 'build_dataset', 'dataset_captions', 'build_text', 'build_quantizer_vqct',
+           'build_model', 'needs_text', 'git_commit', 'average_gradients', 'Trainer', 'evaluate', 'main', 'config_hash',
+           'run_lock', 'train_cached']
 
 # %% ../nbs/09_train.ipynb #5a53bd51
 @dataclass
@@ -308,6 +309,7 @@ def save_checkpoint(out_dir, step: int, modules: dict, optimizers: dict, state: 
     from safetensors.torch import save_file
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"step_{check_int(step, 'step', min=0):07d}"
+    remove_stale_temporaries(out_dir)                                # what an earlier killed write left behind
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=out_dir))
     try:
         weights = {}
@@ -332,6 +334,25 @@ def save_checkpoint(out_dir, step: int, modules: dict, optimizers: dict, state: 
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     for old in list_checkpoints(out_dir)[:-keep_last]: shutil.rmtree(old, ignore_errors=True)
     return final
+
+# the temporaries of save_checkpoint (mkdtemp: prefix + 8 random [a-z0-9_]) and of run.json's atomic_path (mkstemp)
+_STALE_DIR = re.compile(r"\.step_[0-9]{7,}\.[a-z0-9_]{8}")
+_STALE_FILE = re.compile(r"\.run\.json\.[a-z0-9_]{8}\.json")
+
+def remove_stale_temporaries(out_dir) -> list[Path]:
+    "Delete the temporaries that interrupted writes left in `out_dir` (only this module's own temporary names); return them."
+    if isinstance(out_dir, bool) or not isinstance(out_dir, (str, os.PathLike)):
+        raise ValueError(f"out_dir: expected a folder path, got {type(out_dir).__name__} {out_dir!r}"[:200])
+    out_dir = Path(out_dir).expanduser()
+    if not out_dir.is_dir(): return []
+    gone = []
+    for p in out_dir.iterdir():
+        if p.is_symlink(): continue
+        if _STALE_DIR.fullmatch(p.name) and p.is_dir(): shutil.rmtree(p, ignore_errors=True)
+        elif _STALE_FILE.fullmatch(p.name) and p.is_file(): p.unlink(missing_ok=True)
+        else: continue
+        gone.append(p)
+    return sorted(gone)
 
 def list_checkpoints(out_dir) -> list[Path]:
     "Complete checkpoints in `out_dir`, oldest first (temporary folders of interrupted writes are ignored)."
@@ -562,6 +583,9 @@ def _save(self: Trainer) -> Path | None:
     return path
 
 def _resume(self: Trainer, resume):
+    if self.rank == 0:                                               # leftovers of writes killed in an earlier session
+        gone = remove_stale_temporaries(self.out_dir / "checkpoints") + remove_stale_temporaries(self.out_dir)
+        if gone: print(f"removed {len(gone)} temporary file(s) of interrupted writes: {', '.join(p.name for p in gone)}")
     if resume is True:
         found = list_checkpoints(self.out_dir / "checkpoints")
         if not found: raise ValueError(f"resume: no checkpoint in {str(self.out_dir / 'checkpoints')!r}")
