@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ class DataConfig:
     max_objects: int = 3               # CaptionedShapes: objects per image (at most)
     batch_size: int = 16               # per process, per micro-batch
     num_workers: int = 0               # DataLoader workers
+    val_fraction: float = 0.1          # folder: share of images held out (by a hash of the path; a record's "split" wins)
 
 @dataclass
 class TextConfig:
@@ -177,6 +179,7 @@ def _validate(self: TrainConfig):
             raise ValueError(f"data.root: {d.root!r} does not exist (the {d.dataset} dataset must be on local disk; "
                              f"see nbs/07_data.ipynb for the expected layout)")
     check_int(d.size, "data.size", min=8); check_int(d.n, "data.n", min=1)
+    check_number(d.val_fraction, "data.val_fraction", min=0, max=1, max_open=True)
     check_int(d.batch_size, "data.batch_size", min=1); check_int(d.num_workers, "data.num_workers", min=0)
     if self.model.resolution != d.size:
         raise ValueError(f"model.resolution: expected {d.size} (= data.size), got {self.model.resolution}")
@@ -422,12 +425,16 @@ class ShardedBatchSampler:
 
 # %% ../nbs/09_train.ipynb #99aa7802
 def build_dataset(d: DataConfig, split: str = "train", seed: int = 0):
-    "The dataset named by `d.dataset` (CaptionedShapes needs nothing on disk)."
+    "The `split` (train | val | test) of the dataset named by `d.dataset` (CaptionedShapes needs nothing on disk)."
     from lgvq import data as D
+    if not isinstance(d, DataConfig): raise ValueError(f"d: expected a DataConfig, got {type(d).__name__}")
+    check_choice(split, "split", ("train", "val", "test"))
     if d.dataset == "shapes":
         n = d.n if split == "train" else max(64, d.n // 8)
         return D.CaptionedShapes(n, size=d.size, seed=seed, split=split, max_objects=d.max_objects)
-    if d.dataset == "folder": return D.ImageCaptionFolder(d.root, size=d.size, seed=seed)
+    if d.dataset == "folder":                                           # its held-out images serve as val and test
+        return D.ImageCaptionFolder(d.root, size=d.size, seed=seed, split="train" if split == "train" else "val",
+                                    val_fraction=d.val_fraction)
     cls = {"cub": D.CUB200, "celebahq": D.CelebAHQ, "coco": D.COCOCaptions, "textcaps": D.TextCaps}[d.dataset]
     if split == "val" and d.dataset in ("cub", "celebahq"): split = "test"
     return cls(d.root, split=split, size=d.size, seed=seed)
@@ -725,9 +732,20 @@ def _cmd_train(a):
     rec = Trainer(cfg, resume=resume, progress=not a.no_progress).fit()
     if int(os.environ.get("RANK", "0")) == 0: print(json.dumps(rec))
 
+def _loud_warning(msg: str):
+    "Print `msg` to stderr (whatever the warning filters say) and raise it as a UserWarning for callers that catch them."
+    print(f"\n!!! WARNING: {msg}\n", file=sys.stderr, flush=True)
+    warnings.warn(msg, UserWarning, stacklevel=3)
+
 def _cmd_eval(a):
     ck = load_checkpoint(a.checkpoint)
     cfg = TrainConfig.from_dict(ck["state"]["config"])
+    if a.split == "train":
+        _loud_warning(f"evaluating on the TRAINING split of {cfg.data.dataset!r}: the model was trained on these images, so "
+                      "the numbers overstate how it does on new ones; use --split val (the default) for held-out images")
+    elif cfg.data.dataset == "folder" and "val_fraction" not in ck["state"]["config"].get("data", {}):
+        _loud_warning("this checkpoint was trained before folder datasets had a held-out split: it trained on every image "
+                      f"of {cfg.data.root}, including the {a.split!r} images evaluated now")
     enc = build_text(cfg.text)[0] if needs_text(cfg) else None
     caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if cfg.vqct.enabled else None
     model, loss = build_model(cfg, enc, caps)
@@ -741,7 +759,9 @@ def _cmd_encode_text(a):
     enc, cache = build_text(cfg.text)
     caps = []
     for split in ("train", "val"):
-        caps += dataset_captions(build_dataset(cfg.data, split, cfg.run.seed))
+        try: caps += dataset_captions(build_dataset(cfg.data, split, cfg.run.seed))
+        except ValueError as e:          # a folder may hold nothing out (data.val_fraction=0, no "split" fields): no val captions
+            if not (split == "val" and cfg.data.dataset == "folder" and str(e).startswith("split: no 'val' images")): raise
     t = time.perf_counter(); cache.get(caps); dt = time.perf_counter() - t
     print(json.dumps({"captions": len(caps), "distinct": len(set(caps)), "seconds": round(dt, 2),
                       "cache": str(cache.dir), "hits": cache.stats.hits, "misses": cache.stats.misses}))
@@ -756,7 +776,8 @@ def main(argv=None):
     t.add_argument("--resume", nargs="?", const="latest", default=None, help="resume from the latest (or a given) checkpoint")
     t.add_argument("--no-progress", action="store_true")
     e = sub.add_parser("eval", help="evaluate a checkpoint folder")
-    e.add_argument("checkpoint"); e.add_argument("--split", default="val"); e.add_argument("--max-images", type=int, default=None)
+    e.add_argument("checkpoint"); e.add_argument("--max-images", type=int, default=None)
+    e.add_argument("--split", default="val", help="val (default): held-out images; train (warns) | test")
     x = sub.add_parser("encode-text", help="fill the caption feature cache for a config's dataset")
     x.add_argument("config"); x.add_argument("overrides", nargs="*")
     a = p.parse_args(argv)
@@ -779,6 +800,7 @@ def config_hash(cfg: TrainConfig) -> str:
     d = cfg.to_dict()
     d["run"] = {k: v for k, v in d["run"].items() if k in ("seed", "device")}
     d["text"] = {k: v for k, v in d["text"].items() if k != "cache_dir"}
+    if d["data"]["dataset"] != "folder": d["data"].pop("val_fraction")    # no effect elsewhere: earlier cache keys stay valid
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 @contextlib.contextmanager
