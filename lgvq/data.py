@@ -22,10 +22,10 @@ from .core import check_choice, check_int, check_number
 
 # %% auto #0
 __all__ = ['SHAPES', 'COLORS', 'SIZES', 'SIZE_FRACTIONS', 'BACKGROUND', 'RELATIONS', 'NUMBERS', 'PLURALS', 'ADJECTIVES', 'NOUNS',
-           'SEMANTIC_CLASSES', 'SPLITS', 'SPLIT_BUCKETS', 'IMAGE_EXTENSIONS', 'COCOQA_TYPES', 'REFCOCO_SPLITS', 'words',
-           'vocabulary', 'CaptionedShapes', 'contact_sheet', 'mine_adj_noun_pairs', 'crop_geometry', 'load_image',
-           'CaptionedImages', 'ImageCaptionFolder', 'CUB200', 'CelebAHQ', 'COCOCaptions', 'TextCaps', 'crop_box',
-           'COCOQA', 'RefCOCO', 'caption_id', 'collate']
+           'SEMANTIC_CLASSES', 'SPLITS', 'SPLIT_BUCKETS', 'IMAGE_EXTENSIONS', 'FOLDER_SPLITS', 'COCOQA_TYPES',
+           'REFCOCO_SPLITS', 'words', 'vocabulary', 'CaptionedShapes', 'contact_sheet', 'mine_adj_noun_pairs',
+           'crop_geometry', 'load_image', 'CaptionedImages', 'folder_split', 'ImageCaptionFolder', 'CUB200', 'CelebAHQ',
+           'COCOCaptions', 'TextCaps', 'crop_box', 'COCOQA', 'RefCOCO', 'caption_id', 'collate']
 
 # %% ../nbs/07_data.ipynb #ccbbbd5c
 _M64 = (1 << 64) - 1
@@ -428,22 +428,50 @@ def _read_caption_txt(path: Path) -> list[str]:
     return _clean_captions([l.strip() for l in text.splitlines() if l.strip()], str(path))
 
 # %% ../nbs/07_data.ipynb #496a552f
+FOLDER_SPLITS = ("train", "val")
+
+def folder_split(image: str, val_fraction: float = 0.1) -> str:
+    "'val' or 'train' for a folder image without a `split` field: a `val_fraction` of images, by a SHA-1 of the relative path."
+    if not isinstance(image, str) or not image.strip():
+        raise ValueError(f"image: expected a relative image path string, got {type(image).__name__} {image!r}"[:200])
+    val_fraction = check_number(val_fraction, "val_fraction", min=0, max=1, max_open=True)
+    h = int.from_bytes(hashlib.sha1(image.encode("utf-8")).digest()[:8], "big")   # uniform in [0, 2^64)
+    return "val" if h < val_fraction * 2.0**64 else "train"
+
 class ImageCaptionFolder(CaptionedImages):
     "Your own images with captions: `root/captions.jsonl` (`{\"image\": rel/path, \"captions\": [...]}` per line) or `.txt` per image."
     LAYOUT = ("  root/captions.jsonl   one JSON object per line: {\"image\": \"rel/path.png\", \"captions\": [\"...\", ...]}\n"
+              "                        (optional per line: \"split\": \"train\" or \"val\")\n"
               "  or root/**/NAME.png + root/**/NAME.txt   (one caption per line)")
 
-    def __init__(self, root: str | os.PathLike, size: int = 256, captions: str = "captions.jsonl", seed: int = 0):
+    def __init__(self, root: str | os.PathLike, size: int = 256, captions: str = "captions.jsonl", seed: int = 0,
+                 split: str | None = None, val_fraction: float = 0.1):
+        if split is not None: check_choice(split, "split", FOLDER_SPLITS)
+        self.split, self.val_fraction = split, check_number(val_fraction, "val_fraction", min=0, max=1, max_open=True)
+        if not isinstance(root, (str, os.PathLike)): raise ValueError(f"root: expected a folder path, got {type(root).__name__}")
         self.root = _require(Path(root), "dataset root (ImageCaptionFolder root)", self.LAYOUT)
         if not self.root.is_dir(): raise FileNotFoundError(f"dataset root is not a directory: {self.root}")
         jl = self.root / captions
         if captions != "captions.jsonl" and not jl.is_file():
             raise FileNotFoundError(f"captions file not found: {jl} (captions={captions!r})\nexpected layout:\n{self.LAYOUT}")
-        items = self._from_jsonl(jl) if jl.is_file() else self._from_txt()
-        super().__init__(items, size=size, seed=seed, check_files=False)
+        records = self._from_jsonl(jl) if jl.is_file() else self._from_txt()     # (path, captions, key, split or None, where)
+        seen, splits = {}, []
+        for path, _, key, s, where in records:
+            s = s or folder_split(key, self.val_fraction)
+            if seen.setdefault(key, (s, where))[0] != s:
+                raise ValueError(f"{where}: image {key!r} is in split {s!r} here but in {seen[key][0]!r} at {seen[key][1]}")
+            splits.append(s)
+        keep = [i for i, s in enumerate(splits) if split is None or s == split]
+        if not keep:
+            n_val = splits.count("val")
+            raise ValueError(f"split: no {split!r} images among the {len(records)} images of {self.root} ({n_val} held out as val "
+                             f"by \"split\" fields and val_fraction={self.val_fraction}); mark images with \"split\": "
+                             f"\"train\" / \"val\" in captions.jsonl or change val_fraction (data.val_fraction)")
+        super().__init__([records[i][:2] for i in keep], size=size, seed=seed, check_files=False)
+        self.splits = [splits[i] for i in keep]        # the split of each item ("train"/"val"; mixed when split=None)
 
     def _from_jsonl(self, jl: Path) -> list:
-        items = []
+        records = []
         for ln, line in enumerate(jl.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip(): continue
             where = f"{jl}, line {ln}"
@@ -452,23 +480,30 @@ class ImageCaptionFolder(CaptionedImages):
             if not isinstance(rec, dict) or not isinstance(rec.get("image"), str) or "captions" not in rec:
                 raise ValueError(f"{where}: expected an object with keys \"image\" (a path string) and \"captions\" "
                                  f"(a list of strings), got {line.strip()[:120]}")
+            s = rec.get("split")
+            if s is not None and s not in FOLDER_SPLITS:
+                raise ValueError(f"{where}: \"split\": expected one of {FOLDER_SPLITS}, got {s!r}"[:300])
             path = self.root / rec["image"]
             if not path.is_file(): raise FileNotFoundError(f"{where}: image file not found: {path}")
-            items.append((path, _clean_captions(rec["captions"], where)))
-        if not items: raise ValueError(f"{jl}: no records (expected one JSON object per line)")
-        return items
+            records.append((path, _clean_captions(rec["captions"], where), Path(rec["image"]).as_posix(), s, where))
+        if not records: raise ValueError(f"{jl}: no records (expected one JSON object per line)")
+        return records
 
     def _from_txt(self) -> list:
         images = sorted(p for p in self.root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
         if not images:
             raise FileNotFoundError(f"no captions.jsonl and no images under {self.root}\nexpected layout:\n{self.LAYOUT}")
-        items = []
+        records = []
         for p in images:
             txt = p.with_suffix(".txt")
             if not txt.is_file(): raise FileNotFoundError(f"caption file not found for image {p}: expected {txt} "
                                                           f"(or a captions.jsonl at the root)")
-            items.append((p, _read_caption_txt(txt)))
-        return items
+            records.append((p, _read_caption_txt(txt), p.relative_to(self.root).as_posix(), None, str(p)))
+        return records
+
+    def __repr__(self):
+        return (f"ImageCaptionFolder({len(self)} images, split={self.split!r}, val_fraction={self.val_fraction}, "
+                f"size={self.size}, seed={self.seed}, epoch={self.epoch})")
 
 # %% ../nbs/07_data.ipynb #b24c53d8
 class CUB200(CaptionedImages):

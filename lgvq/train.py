@@ -13,11 +13,13 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +32,11 @@ from .core import atomic_path, check_choice, check_int, check_number, get_device
 
 # %% auto #0
 __all__ = ['DATASETS', 'CKPT_FORMAT', 'RunConfig', 'DataConfig', 'TextConfig', 'GuideConfig', 'VQCTConfig', 'LossConfig',
-           'OptimConfig', 'TrainConfig', 'apply_overrides', 'load_config', 'rng_state', 'set_rng_state',
-           'save_checkpoint', 'list_checkpoints', 'load_checkpoint', 'restore', 'ShardedBatchSampler', 'build_dataset',
-           'dataset_captions', 'build_text', 'build_quantizer_vqct', 'guide_switches', 'model_config', 'build_model',
-           'needs_text', 'git_commit', 'average_gradients', 'Trainer', 'evaluate', 'main', 'config_hash', 'run_lock',
-           'train_cached']
+           'OptimConfig', 'TrainConfig', 'yaml_loader', 'parse_value', 'apply_overrides', 'load_config', 'rng_state',
+           'set_rng_state', 'save_checkpoint', 'remove_stale_temporaries', 'list_checkpoints', 'load_checkpoint',
+           'restore', 'ShardedBatchSampler', 'build_dataset', 'dataset_captions', 'build_text', 'build_quantizer_vqct',
+           'guide_switches', 'model_config', 'build_model', 'needs_text', 'git_commit', 'average_gradients', 'Trainer',
+           'evaluate', 'main', 'config_hash', 'run_lock', 'train_cached']
 
 # %% ../nbs/09_train.ipynb #5a53bd51
 @dataclass
@@ -56,6 +58,7 @@ class DataConfig:
     max_objects: int = 3               # CaptionedShapes: objects per image (at most)
     batch_size: int = 16               # per process, per micro-batch
     num_workers: int = 0               # DataLoader workers
+    val_fraction: float = 0.1          # folder: share of images held out (by a hash of the path; a record's "split" wins)
 
 @dataclass
 class TextConfig:
@@ -188,6 +191,7 @@ def _validate(self: TrainConfig):
             raise ValueError(f"data.root: {d.root!r} does not exist (the {d.dataset} dataset must be on local disk; "
                              f"see nbs/07_data.ipynb for the expected layout)")
     check_int(d.size, "data.size", min=8); check_int(d.n, "data.n", min=1)
+    check_number(d.val_fraction, "data.val_fraction", min=0, max=1, max_open=True)
     check_int(d.batch_size, "data.batch_size", min=1); check_int(d.num_workers, "data.num_workers", min=0)
     if self.model.resolution != d.size:
         raise ValueError(f"model.resolution: expected {d.size} (= data.size), got {self.model.resolution}")
@@ -218,9 +222,33 @@ def _validate(self: TrainConfig):
 TrainConfig.validate = _validate
 
 # %% ../nbs/09_train.ipynb #e1838051
-def apply_overrides(d: dict, overrides) -> dict:
-    "Apply `section.key=value` strings to a nested config dict (values parsed as YAML)."
+# YAML 1.1 floats need a dot and a signed exponent, and a leading-dot float no sign; this adds the forms Python reads:
+# exponent notation with or without a dot or exponent sign (1e-4, 3E-5, 1e4, .5e1), and a signed leading dot (-.5)
+_EXP_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+|\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?)$")
+_LOADER = None
+
+def yaml_loader():
+    "PyYAML's SafeLoader, plus: an unquoted scalar in exponent notation (`1e-4`, `3E-5`, `-2e-3`) or `-.5` is a float."
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+        class NumberLoader(yaml.SafeLoader): pass
+        NumberLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXP_FLOAT, list("-+0123456789."))
+        _LOADER = NumberLoader
+    return _LOADER
+
+def parse_value(text: str):
+    "An override's value: YAML (safe), with exponent-notation numbers read as floats; ValueError if not valid YAML."
     import yaml
+    if not isinstance(text, str): raise ValueError(f"text: expected a string, got {type(text).__name__} {text!r}"[:200])
+    try: return yaml.load(text, Loader=yaml_loader())
+    except yaml.YAMLError as e: raise ValueError(f"text: {text!r} is not a valid YAML value ({e})".replace("\n", " ")) from None
+
+def apply_overrides(d: dict, overrides) -> dict:
+    "Apply `section.key=value` strings to a nested config dict (values parsed by `parse_value`)."
+    if not isinstance(d, dict): raise ValueError(f"d: expected a config mapping, got {type(d).__name__}")
+    if isinstance(overrides, (str, bytes)):
+        raise ValueError(f"overrides: expected a list of section.key=value strings, got a bare string {overrides!r}")
     d = copy.deepcopy(d)
     for o in overrides or []:
         if not isinstance(o, str) or "=" not in o:
@@ -229,9 +257,11 @@ def apply_overrides(d: dict, overrides) -> dict:
         keys = path.strip().split(".")
         if len(keys) != 2 or not all(keys):
             raise ValueError(f"override: expected section.key=value with one dot, got {o!r}")
+        try: v = parse_value(value)
+        except ValueError as e: raise ValueError(f"override: {o!r}: {e}") from None
         d.setdefault(keys[0], {})
         if d[keys[0]] is None: d[keys[0]] = {}
-        d[keys[0]][keys[1]] = yaml.safe_load(value)
+        d[keys[0]][keys[1]] = v
     return d
 
 def load_config(path, overrides=()) -> TrainConfig:
@@ -239,8 +269,9 @@ def load_config(path, overrides=()) -> TrainConfig:
     import yaml
     p = Path(path).expanduser()
     if not p.is_file(): raise ValueError(f"config: {str(p)!r} does not exist")
-    try: d = yaml.safe_load(p.read_text()) or {}
+    try: d = yaml.load(p.read_text(), Loader=yaml_loader()) or {}
     except yaml.YAMLError as e: raise ValueError(f"config: {str(p)!r} is not valid YAML: {e}") from None
+    if not isinstance(d, dict): raise ValueError(f"config: {str(p)!r}: expected a mapping of sections, got {type(d).__name__}")
     d = apply_overrides(d, overrides)
     d.setdefault("run", {}).setdefault("name", p.stem)
     return TrainConfig.from_dict(d)
@@ -301,6 +332,7 @@ def save_checkpoint(out_dir, step: int, modules: dict, optimizers: dict, state: 
     from safetensors.torch import save_file
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"step_{check_int(step, 'step', min=0):07d}"
+    remove_stale_temporaries(out_dir)                                # what an earlier killed write left behind
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=out_dir))
     try:
         weights = {}
@@ -325,6 +357,25 @@ def save_checkpoint(out_dir, step: int, modules: dict, optimizers: dict, state: 
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     for old in list_checkpoints(out_dir)[:-keep_last]: shutil.rmtree(old, ignore_errors=True)
     return final
+
+# the temporaries of save_checkpoint (mkdtemp: prefix + 8 random [a-z0-9_]) and of run.json's atomic_path (mkstemp)
+_STALE_DIR = re.compile(r"\.step_[0-9]{7,}\.[a-z0-9_]{8}")
+_STALE_FILE = re.compile(r"\.run\.json\.[a-z0-9_]{8}\.json")
+
+def remove_stale_temporaries(out_dir) -> list[Path]:
+    "Delete the temporaries that interrupted writes left in `out_dir` (only this module's own temporary names); return them."
+    if isinstance(out_dir, bool) or not isinstance(out_dir, (str, os.PathLike)):
+        raise ValueError(f"out_dir: expected a folder path, got {type(out_dir).__name__} {out_dir!r}"[:200])
+    out_dir = Path(out_dir).expanduser()
+    if not out_dir.is_dir(): return []
+    gone = []
+    for p in out_dir.iterdir():
+        if p.is_symlink(): continue
+        if _STALE_DIR.fullmatch(p.name) and p.is_dir(): shutil.rmtree(p, ignore_errors=True)
+        elif _STALE_FILE.fullmatch(p.name) and p.is_file(): p.unlink(missing_ok=True)
+        else: continue
+        gone.append(p)
+    return sorted(gone)
 
 def list_checkpoints(out_dir) -> list[Path]:
     "Complete checkpoints in `out_dir`, oldest first (temporary folders of interrupted writes are ignored)."
@@ -394,12 +445,16 @@ class ShardedBatchSampler:
 
 # %% ../nbs/09_train.ipynb #99aa7802
 def build_dataset(d: DataConfig, split: str = "train", seed: int = 0):
-    "The dataset named by `d.dataset` (CaptionedShapes needs nothing on disk)."
+    "The `split` (train | val | test) of the dataset named by `d.dataset` (CaptionedShapes needs nothing on disk)."
     from lgvq import data as D
+    if not isinstance(d, DataConfig): raise ValueError(f"d: expected a DataConfig, got {type(d).__name__}")
+    check_choice(split, "split", ("train", "val", "test"))
     if d.dataset == "shapes":
         n = d.n if split == "train" else max(64, d.n // 8)
         return D.CaptionedShapes(n, size=d.size, seed=seed, split=split, max_objects=d.max_objects)
-    if d.dataset == "folder": return D.ImageCaptionFolder(d.root, size=d.size, seed=seed)
+    if d.dataset == "folder":                                           # its held-out images serve as val and test
+        return D.ImageCaptionFolder(d.root, size=d.size, seed=seed, split="train" if split == "train" else "val",
+                                    val_fraction=d.val_fraction)
     cls = {"cub": D.CUB200, "celebahq": D.CelebAHQ, "coco": D.COCOCaptions, "textcaps": D.TextCaps}[d.dataset]
     if split == "val" and d.dataset in ("cub", "celebahq"): split = "test"
     return cls(d.root, split=split, size=d.size, seed=seed)
@@ -569,6 +624,9 @@ def _save(self: Trainer) -> Path | None:
     return path
 
 def _resume(self: Trainer, resume):
+    if self.rank == 0:                                               # leftovers of writes killed in an earlier session
+        gone = remove_stale_temporaries(self.out_dir / "checkpoints") + remove_stale_temporaries(self.out_dir)
+        if gone: print(f"removed {len(gone)} temporary file(s) of interrupted writes: {', '.join(p.name for p in gone)}")
     if resume is True:
         found = list_checkpoints(self.out_dir / "checkpoints")
         if not found: raise ValueError(f"resume: no checkpoint in {str(self.out_dir / 'checkpoints')!r}")
@@ -708,9 +766,20 @@ def _cmd_train(a):
     rec = Trainer(cfg, resume=resume, progress=not a.no_progress).fit()
     if int(os.environ.get("RANK", "0")) == 0: print(json.dumps(rec))
 
+def _loud_warning(msg: str):
+    "Print `msg` to stderr (whatever the warning filters say) and raise it as a UserWarning for callers that catch them."
+    print(f"\n!!! WARNING: {msg}\n", file=sys.stderr, flush=True)
+    warnings.warn(msg, UserWarning, stacklevel=3)
+
 def _cmd_eval(a):
     ck = load_checkpoint(a.checkpoint)
     cfg = TrainConfig.from_dict(ck["state"]["config"])
+    if a.split == "train":
+        _loud_warning(f"evaluating on the TRAINING split of {cfg.data.dataset!r}: the model was trained on these images, so "
+                      "the numbers overstate how it does on new ones; use --split val (the default) for held-out images")
+    elif cfg.data.dataset == "folder" and "val_fraction" not in ck["state"]["config"].get("data", {}):
+        _loud_warning("this checkpoint was trained before folder datasets had a held-out split: it trained on every image "
+                      f"of {cfg.data.root}, including the {a.split!r} images evaluated now")
     enc = build_text(cfg.text)[0] if needs_text(cfg) else None
     caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if cfg.vqct.enabled else None
     model, loss = build_model(cfg, enc, caps)
@@ -724,7 +793,9 @@ def _cmd_encode_text(a):
     enc, cache = build_text(cfg.text)
     caps = []
     for split in ("train", "val"):
-        caps += dataset_captions(build_dataset(cfg.data, split, cfg.run.seed))
+        try: caps += dataset_captions(build_dataset(cfg.data, split, cfg.run.seed))
+        except ValueError as e:          # a folder may hold nothing out (data.val_fraction=0, no "split" fields): no val captions
+            if not (split == "val" and cfg.data.dataset == "folder" and str(e).startswith("split: no 'val' images")): raise
     t = time.perf_counter(); cache.get(caps); dt = time.perf_counter() - t
     print(json.dumps({"captions": len(caps), "distinct": len(set(caps)), "seconds": round(dt, 2),
                       "cache": str(cache.dir), "hits": cache.stats.hits, "misses": cache.stats.misses}))
@@ -739,7 +810,8 @@ def main(argv=None):
     t.add_argument("--resume", nargs="?", const="latest", default=None, help="resume from the latest (or a given) checkpoint")
     t.add_argument("--no-progress", action="store_true")
     e = sub.add_parser("eval", help="evaluate a checkpoint folder")
-    e.add_argument("checkpoint"); e.add_argument("--split", default="val"); e.add_argument("--max-images", type=int, default=None)
+    e.add_argument("checkpoint"); e.add_argument("--max-images", type=int, default=None)
+    e.add_argument("--split", default="val", help="val (default): held-out images; train (warns) | test")
     x = sub.add_parser("encode-text", help="fill the caption feature cache for a config's dataset")
     x.add_argument("config"); x.add_argument("overrides", nargs="*")
     a = p.parse_args(argv)
@@ -762,6 +834,7 @@ def config_hash(cfg: TrainConfig) -> str:
     d = cfg.to_dict()
     d["run"] = {k: v for k, v in d["run"].items() if k in ("seed", "device")}
     d["text"] = {k: v for k, v in d["text"].items() if k != "cache_dir"}
+    if d["data"]["dataset"] != "folder": d["data"].pop("val_fraction")    # no effect elsewhere: earlier cache keys stay valid
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 @contextlib.contextmanager
