@@ -3,6 +3,9 @@ VQ-GAN; VQ-VAE (no discriminator); VQ-GAN+LG with cached text features (lgvq's w
 every step and the whole model run twice per batch — a reference configuration only); VQ-GAN+VQCT (when
 lgvq.transfer is available). Ratios to VQ-GAN, measured side by side in one process, discriminator active.
 
+Two more guided rows measure lgvq's guide before the fidelity fix (L_ras on the visual tokens, one shared mask vector)
+and the released-code variant, side by side with the default.
+
 Run: .venv/bin/python bench/step.py [--batch 16] [--repeats 15] [--profile | --only-profile] [--paper]
 --profile adds a cProfile breakdown of the guided step (which function, what share) to bench/RESULTS.md.
 Targets: LG with cache <= 1.15x VQ-GAN; VQCT <= 1.25x.
@@ -157,7 +160,13 @@ def _main(tmp, batch, repeats, profile, paper, only_profile):
         for tr in (lg, plain): tr.train_step(b)        # warm-up
         return profile_step(lg, b, plain, steps=repeats, paper=paper)
     runs = {"VQ-GAN": mk("shapes_vqgan.yaml"), "VQ-VAE": mk("shapes_vqvae.yaml"),
-            "VQ-GAN+LG (cached text)": mk("shapes_vqgan_lg.yaml")}
+            "VQ-GAN+LG (cached text)": mk("shapes_vqgan_lg.yaml"),
+            # the same guide as lgvq computed it before the fidelity fix: L_ras on the visual tokens, one shared mask vector
+            "VQ-GAN+LG, before the fix (ras_codes=visual, mask_slots=shared)":
+                trainer("shapes_vqgan_lg.yaml", tmp, batch, ["guide.ras_codes=visual", "guide.mask_slots=shared",
+                                                             f"run.out_dir={tmp}/lg_before"], paper=paper),
+            "VQ-GAN+LG, released variant (guide.variant=released)":
+                trainer("shapes_vqgan_lg.yaml", tmp, batch, ["guide.variant=released", f"run.out_dir={tmp}/lg_released"], paper=paper)}
     try:
         import lgvq.transfer  # noqa: F401
         runs["VQ-GAN+VQCT"] = mk("shapes_vqgan_vqct.yaml")
