@@ -172,15 +172,20 @@ def _ras_terms(words: torch.Tensor, visual: torch.Tensor, word_mask: torch.Tenso
     pairs = pairs & ~torch.eye(L, dtype=torch.bool, device=words.device)                  # i != j
     return (s_w - s_z).pow(2) * pairs, pairs
 
+def _check_ras_inputs(words, visual, word_mask, codes, finite: bool):
+    "Shapes and dtypes of L_ras's inputs (words (B, L, D), visual (B, N, D), word_mask (B, L), codes (B, N, Dc) or None)."
+    check_tensor(words, "words", ndim=3, dtype="floating", finite=finite)
+    B, L, D = words.shape
+    check_tensor(visual, "visual", shape=(B, None, D), dtype="floating", finite=finite)
+    check_tensor(word_mask, "word_mask", shape=(B, L), dtype=torch.bool)
+    if codes is not None:
+        check_tensor(codes, "codes", ndim=3, shape=(B, visual.shape[1], None), dtype="floating", finite=finite)
+
 def ras_loss(words: torch.Tensor, visual: torch.Tensor, word_mask: torch.Tensor, codes: torch.Tensor | None = None,
              reduction: str = "mean", max_length: int | None = None, check_finite: bool = True) -> torch.Tensor:
     "L_ras: words (B, L, D) select positions by visual tokens (B, N, D); relations of `codes` (B, N, Dc) there (default: visual)."
-    check_tensor(words, "words", ndim=3, dtype="floating", finite=check_finite)
-    B, L, D = words.shape
-    check_tensor(visual, "visual", shape=(B, None, D), dtype="floating", finite=check_finite)
-    check_tensor(word_mask, "word_mask", shape=(B, L), dtype=torch.bool)
-    if codes is not None:
-        check_tensor(codes, "codes", ndim=3, shape=(B, visual.shape[1], None), dtype="floating", finite=check_finite)
+    _check_ras_inputs(words, visual, word_mask, codes, check_finite)
+    B, L, _ = words.shape
     reduction = check_choice(reduction, "reduction", RAS_REDUCTIONS)
     if reduction == "released":
         if max_length is None:

@@ -575,15 +575,9 @@ def codebook_usage_from_counts(counts: torch.Tensor) -> CodebookUsage:
 def word_code_mse(words: torch.Tensor, visual: torch.Tensor, word_mask: torch.Tensor,
                   codes: torch.Tensor | None = None) -> torch.Tensor:
     "Word–code similarity MSE: words (B, L, D) pick positions by visual tokens (B, N, D); relations of `codes` (B, N, Dc) there."
-    from lgvq.losses import _ras_terms                                    # the one implementation of L_ras's terms
-    check_tensor(words, "words", ndim=3, dtype="floating", finite=True)
-    B, L, D = words.shape
-    check_tensor(visual, "visual", shape=(B, None, D), dtype="floating", finite=True)
-    check_tensor(word_mask, "word_mask", shape=(B, L), dtype=torch.bool)
-    if codes is not None:
-        check_tensor(codes, "codes", ndim=3, shape=(B, visual.shape[1], None), dtype="floating", finite=True)
-        codes = codes.float()
-    sq, pairs = _ras_terms(words.float(), visual.float(), word_mask, codes)
+    from lgvq.losses import _check_ras_inputs, _ras_terms                 # the one implementation of L_ras's terms
+    _check_ras_inputs(words, visual, word_mask, codes, finite=True)
+    sq, pairs = _ras_terms(words.float(), visual.float(), word_mask, None if codes is None else codes.float())
     n_pairs = pairs.sum((1, 2))                                          # (B,)
     if not bool((n_pairs > 0).any()):
         raise ValueError("word_mask: expected at least one caption with 2 or more words, got none")

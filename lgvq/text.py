@@ -428,14 +428,18 @@ class MaskedWords(NamedTuple):
     targets: torch.Tensor       # (B, L) long: the original ids where masked, ignore_index elsewhere
     word_masked: torch.Tensor   # (B, W) bool: which words were chosen
 
-def mask_words(features: TextFeatures, ratio_range: tuple[float, float] = (0.1, 0.3), *, num_words: int | None = None,
-               generator: torch.Generator | None = None, ignore_index: int = -100) -> MaskedWords:
-    "Choose whole words to mask in every caption (at least one where it has words); see the rule above."
+def _check_masking(features, ratio_range) -> tuple[float, float]:
+    "Validate the arguments every masking function takes; return (low, high)."
     if not isinstance(features, TextFeatures): raise ValueError(f"features: expected TextFeatures, got {type(features).__name__}")
     if not isinstance(ratio_range, (tuple, list)) or len(ratio_range) != 2:
         raise ValueError(f"ratio_range: expected a (low, high) pair, got {ratio_range!r}")
     lo = check_number(ratio_range[0], "ratio_range[0]", min=0, max=1)
-    hi = check_number(ratio_range[1], "ratio_range[1]", min=lo, max=1)
+    return lo, check_number(ratio_range[1], "ratio_range[1]", min=lo, max=1)
+
+def mask_words(features: TextFeatures, ratio_range: tuple[float, float] = (0.1, 0.3), *, num_words: int | None = None,
+               generator: torch.Generator | None = None, ignore_index: int = -100) -> MaskedWords:
+    "Choose whole words to mask in every caption (at least one where it has words); see the rule above."
+    lo, hi = _check_masking(features, ratio_range)
     wm, dev = features.word_mask, features.word_mask.device
     B, W = wm.shape
     n = wm.sum(1)                                                                  # (B,) words per caption
@@ -466,11 +470,7 @@ def truncated_normal(low: float, high: float, mean: float = 0.5, std: float = 0.
 def mask_tokens(features: TextFeatures, ratio_range: tuple[float, float] = (0.1, 0.3), *, mean: float = 0.5,
                 std: float = 0.1, generator: torch.Generator | None = None, ignore_index: int = -100) -> MaskedWords:
     "The released LG-VQ masking: one ratio r ~ TruncNormal(mean, std, ratio_range) per batch, each inner token masked with p = r."
-    if not isinstance(features, TextFeatures): raise ValueError(f"features: expected TextFeatures, got {type(features).__name__}")
-    if not isinstance(ratio_range, (tuple, list)) or len(ratio_range) != 2:
-        raise ValueError(f"ratio_range: expected a (low, high) pair, got {ratio_range!r}")
-    lo = check_number(ratio_range[0], "ratio_range[0]", min=0, max=1)
-    hi = check_number(ratio_range[1], "ratio_range[1]", min=lo, max=1)
+    lo, hi = _check_masking(features, ratio_range)
     r = truncated_normal(lo, hi, mean, std, generator)
     B, L = features.mask.shape
     pos = torch.arange(L, device=features.mask.device)
