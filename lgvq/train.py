@@ -48,6 +48,7 @@ class RunConfig:
     log_every: int = 10                # steps between JSON-lines log records (and progress-bar updates)
     ckpt_every: int = 500              # steps between checkpoints (and one at the end)
     keep_last: int = 3                 # checkpoints kept on disk (older ones are deleted)
+    preview_images: int = 8            # held-out images in each checkpoint's reconstruction grid (0: no pictures)
 
 @dataclass
 class DataConfig:
@@ -184,6 +185,7 @@ def _validate(self: TrainConfig):
     r, d, o, l, g = self.run, self.data, self.optim, self.loss, self.guide
     check_int(r.seed, "run.seed", min=0); check_int(r.log_every, "run.log_every", min=1)
     check_int(r.ckpt_every, "run.ckpt_every", min=1); check_int(r.keep_last, "run.keep_last", min=1)
+    check_int(r.preview_images, "run.preview_images", min=0)
     check_choice(d.dataset, "data.dataset", DATASETS)
     if d.dataset != "shapes":
         if d.root is None: raise ValueError(f"data.root: expected the local path of the {d.dataset} dataset, got None")
@@ -620,6 +622,7 @@ def _save(self: Trainer) -> Path | None:
                  "git": git_commit(), "lr": self.lr, "world": self.world}
         path = save_checkpoint(self.out_dir / "checkpoints", self.step, self.modules, self.optimizers, state,
                                keep_last=self.cfg.run.keep_last)
+        self._after_save(path)                                       # pictures: only once the checkpoint is safe
     if is_distributed(): torch.distributed.barrier()
     return path
 
@@ -730,6 +733,23 @@ def _fit(self: Trainer) -> dict:
 
 Trainer._batches, Trainer.fit = _batches, _fit
 
+# %% ../nbs/09_train.ipynb #7b2d4e61
+def _after_save(self: Trainer, path):
+    "Pictures into the checkpoint folder `path`; warns instead of raising."
+    if path is None or self.rank != 0 or not self.cfg.run.preview_images: return
+    from lgvq.workflow import checkpoint_pictures, keep_rng, run_preview
+    if getattr(self, "_preview", None) is None:
+        try:
+            with keep_rng(): self._preview = run_preview(self.cfg, "val", self.dataset)
+        except Exception as e:
+            warnings.warn(f"pictures are off for this run: its preview images could not be read ({type(e).__name__}: {e})",
+                          RuntimeWarning)
+            self._preview = False
+    if self._preview is False: return
+    out = checkpoint_pictures(self.model, path, self._preview, encoder=self.encoder if self.cfg.guide.enabled else None)
+
+Trainer._after_save = _after_save
+
 # %% ../nbs/09_train.ipynb #976d749f
 @torch.no_grad()
 def evaluate(model, dataset, batch_size: int = 64, max_images: int | None = None, device=None) -> dict:
@@ -786,6 +806,12 @@ def _cmd_eval(a):
     restore(ck, {"model": model, "loss": loss}, {}, rng=False)
     model.to(get_device(cfg.run.device))
     res = evaluate(model, build_dataset(cfg.data, a.split, cfg.run.seed), max_images=a.max_images)
+    pics = {}
+    if not a.no_pictures:                                                    # next to the checkpoint, never fatal
+        from lgvq.workflow import checkpoint_pictures, run_preview
+        try: pics = checkpoint_pictures(model, ck["path"], run_preview(cfg, a.split), encoder=enc if cfg.guide.enabled else None)
+        except Exception as err: warnings.warn(f"pictures not written ({type(err).__name__}: {err})", RuntimeWarning)
+    res["pictures"] = sorted(p.name for k, p in pics.items() if k != "grid")
     print(json.dumps({"checkpoint": str(ck["path"]), "step": ck["state"]["step"], "split": a.split, **res}))
 
 def _cmd_encode_text(a):
@@ -812,6 +838,7 @@ def main(argv=None):
     e = sub.add_parser("eval", help="evaluate a checkpoint folder")
     e.add_argument("checkpoint"); e.add_argument("--max-images", type=int, default=None)
     e.add_argument("--split", default="val", help="val (default): held-out images; train (warns) | test")
+    e.add_argument("--no-pictures", action="store_true", help="do not write the reconstruction grid etc. next to the checkpoint")
     x = sub.add_parser("encode-text", help="fill the caption feature cache for a config's dataset")
     x.add_argument("config"); x.add_argument("overrides", nargs="*")
     a = p.parse_args(argv)
