@@ -49,6 +49,7 @@ class RunConfig:
     ckpt_every: int = 500              # steps between checkpoints (and one at the end)
     keep_last: int = 3                 # checkpoints kept on disk (older ones are deleted)
     preview_images: int = 8            # held-out images in each checkpoint's reconstruction grid (0: no pictures)
+    tensorboard: bool = True           # losses and reconstruction grids as TensorBoard events in the run folder
 
 @dataclass
 class DataConfig:
@@ -185,7 +186,7 @@ def _validate(self: TrainConfig):
     r, d, o, l, g = self.run, self.data, self.optim, self.loss, self.guide
     check_int(r.seed, "run.seed", min=0); check_int(r.log_every, "run.log_every", min=1)
     check_int(r.ckpt_every, "run.ckpt_every", min=1); check_int(r.keep_last, "run.keep_last", min=1)
-    check_int(r.preview_images, "run.preview_images", min=0)
+    check_int(r.preview_images, "run.preview_images", min=0); check_choice(r.tensorboard, "run.tensorboard", (True, False))
     check_choice(d.dataset, "data.dataset", DATASETS)
     if d.dataset != "shapes":
         if d.root is None: raise ValueError(f"data.root: expected the local path of the {d.dataset} dataset, got None")
@@ -712,6 +713,7 @@ def _fit(self: Trainer) -> dict:
             tmp.write_text(json.dumps({"config": cfg.to_dict(), "git": git_commit(), "world": self.world,
                                        "device": str(self.device), "lr": self.lr, "start_step": self.step}, indent=1))
     log_path = self.out_dir / "log.jsonl"
+    self._open_logs()
     bar = tqdm(total=cfg.optim.steps, initial=self.step, disable=not (main and self.progress), desc=cfg.run.name,
                unit="step", dynamic_ncols=True)
     record, t0, s0 = {}, time.perf_counter(), self.step
@@ -727,15 +729,36 @@ def _fit(self: Trainer) -> dict:
             bar.set_postfix(loss=f"{logs.get('loss', float('nan')):.4f}", usage=f"{logs.get('usage', 0):.0%}")
             if main:
                 with open(log_path, "a") as f: f.write(json.dumps(record) + "\n")
+                self._log_scalars(record)
         if self.step % cfg.run.ckpt_every == 0 or self.step == cfg.optim.steps: self.save()
     bar.close()
+    self._close_logs()
     return record
 
 Trainer._batches, Trainer.fit = _batches, _fit
 
 # %% ../nbs/09_train.ipynb #7b2d4e61
+def _open_logs(self: Trainer):
+    "The run's TensorBoard writer (process 0, run.tensorboard), continuing a resumed run's curves after its step."
+    self._tb = None
+    if self.rank == 0 and self.cfg.run.tensorboard:
+        from lgvq.workflow import tensorboard_writer
+        self._tb = tensorboard_writer(self.out_dir, purge_step=self.step + 1 if self.step else None)
+
+def _log_scalars(self: Trainer, record: dict):
+    if getattr(self, "_tb", None) is None: return
+    from lgvq.workflow import log_scalars
+    try: log_scalars(self._tb, record, self.step)
+    except Exception as e:
+        warnings.warn(f"TensorBoard logging stopped ({type(e).__name__}: {e}); training continues", RuntimeWarning)
+        self._tb = None
+
+def _close_logs(self: Trainer):
+    if getattr(self, "_tb", None) is not None: self._tb.close()
+    self._tb = None
+
 def _after_save(self: Trainer, path):
-    "Pictures into the checkpoint folder `path`; warns instead of raising."
+    "Pictures into the checkpoint folder `path` (and the grid into TensorBoard); warns instead of raising."
     if path is None or self.rank != 0 or not self.cfg.run.preview_images: return
     from lgvq.workflow import checkpoint_pictures, keep_rng, run_preview
     if getattr(self, "_preview", None) is None:
@@ -747,8 +770,11 @@ def _after_save(self: Trainer, path):
             self._preview = False
     if self._preview is False: return
     out = checkpoint_pictures(self.model, path, self._preview, encoder=self.encoder if self.cfg.guide.enabled else None)
+    if out.get("grid") is not None and getattr(self, "_tb", None) is not None:
+        try: self._tb.add_image("reconstructions", out["grid"], self.step); self._tb.flush()
+        except Exception as e: warnings.warn(f"TensorBoard image not written ({type(e).__name__}: {e})", RuntimeWarning)
 
-Trainer._after_save = _after_save
+Trainer._open_logs, Trainer._log_scalars, Trainer._close_logs, Trainer._after_save = _open_logs, _log_scalars, _close_logs, _after_save
 
 # %% ../nbs/09_train.ipynb #976d749f
 @torch.no_grad()

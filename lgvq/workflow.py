@@ -25,7 +25,7 @@ from .train import DataConfig, TrainConfig, build_dataset, load_config, load_che
 # %% auto #0
 __all__ = ['MAX_WORDS', 'preview_indices', 'reconstruct', 'image_grid', 'save_png', 'code_counts', 'write_code_usage',
            'caption_vocabulary', 'word_vectors', 'nearest_words', 'nearest_words_markdown', 'preview_set',
-           'run_preview', 'write_pictures', 'keep_rng', 'checkpoint_pictures']
+           'run_preview', 'write_pictures', 'keep_rng', 'checkpoint_pictures', 'tensorboard_writer', 'log_scalars']
 
 # %% ../nbs/12_workflow.ipynb #4000776a
 def preview_indices(n: int, k: int) -> list[int]:
@@ -263,3 +263,30 @@ def checkpoint_pictures(model, folder, preview: dict, encoder=None, **kw) -> dic
         warnings.warn(f"pictures for {folder} were not written ({type(e).__name__}: {e}); the checkpoint itself is saved",
                       RuntimeWarning, stacklevel=2)
         return {}
+
+# %% ../nbs/12_workflow.ipynb #af7b0483
+_TB_WARNED = False
+
+def tensorboard_writer(log_dir, purge_step: int | None = None):
+    "A `SummaryWriter` on `log_dir` (events from `purge_step` on dropped), or None with one warning when tensorboard is missing."
+    global _TB_WARNED
+    if isinstance(log_dir, bool) or not isinstance(log_dir, (str, os.PathLike)):
+        raise ValueError(f"log_dir: expected a folder path, got {type(log_dir).__name__} {log_dir!r}"[:200])
+    if purge_step is not None: check_int(purge_step, "purge_step", min=0)
+    try: from torch.utils.tensorboard import SummaryWriter
+    except ImportError as e:
+        if not _TB_WARNED:
+            _TB_WARNED = True
+            warnings.warn(f"run.tensorboard: the tensorboard package is not importable ({e}); training continues without "
+                          "TensorBoard logs (pip install tensorboard, or set run.tensorboard=false)", RuntimeWarning, stacklevel=2)
+        return None
+    return SummaryWriter(str(Path(log_dir).expanduser()), purge_step=purge_step)
+
+def log_scalars(writer, record: dict, step: int) -> int:
+    "Write every finite number of a log record (except `step`) as `train/<key>` at `step`; return how many."
+    if not isinstance(record, dict): raise ValueError(f"record: expected a dict of logged values, got {type(record).__name__}")
+    step, n = check_int(step, "step", min=0), 0
+    for k, v in record.items():
+        if k == "step" or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): continue
+        writer.add_scalar(f"train/{k}", float(v), step); n += 1
+    return n
