@@ -50,6 +50,7 @@ class RunConfig:
     keep_last: int = 3                 # checkpoints kept on disk (older ones are deleted)
     preview_images: int = 8            # held-out images in each checkpoint's reconstruction grid (0: no pictures)
     tensorboard: bool = True           # losses and reconstruction grids as TensorBoard events in the run folder
+    check_data: bool = True            # folder data: `lgvq train` decodes every image and caption once first (cached)
 
 @dataclass
 class DataConfig:
@@ -187,6 +188,7 @@ def _validate(self: TrainConfig):
     check_int(r.seed, "run.seed", min=0); check_int(r.log_every, "run.log_every", min=1)
     check_int(r.ckpt_every, "run.ckpt_every", min=1); check_int(r.keep_last, "run.keep_last", min=1)
     check_int(r.preview_images, "run.preview_images", min=0); check_choice(r.tensorboard, "run.tensorboard", (True, False))
+    check_choice(r.check_data, "run.check_data", (True, False))
     check_choice(d.dataset, "data.dataset", DATASETS)
     if d.dataset != "shapes":
         if d.root is None: raise ValueError(f"data.root: expected the local path of the {d.dataset} dataset, got None")
@@ -809,6 +811,8 @@ def _cmd_train(a):
         print(json.dumps(train_downstream(a.config, a.overrides, resume=resume, progress=not a.no_progress), default=str))
         return
     cfg = load_config(a.config, a.overrides)
+    from lgvq.workflow import check_before_training
+    check_before_training(cfg, progress=not a.no_progress)                 # folder data: every file once, cached
     rec = Trainer(cfg, resume=resume, progress=not a.no_progress).fit()
     if int(os.environ.get("RANK", "0")) == 0: print(json.dumps(rec))
 
@@ -867,9 +871,11 @@ def main(argv=None):
     e.add_argument("--no-pictures", action="store_true", help="do not write the reconstruction grid etc. next to the checkpoint")
     x = sub.add_parser("encode-text", help="fill the caption feature cache for a config's dataset")
     x.add_argument("config"); x.add_argument("overrides", nargs="*")
+    from lgvq.workflow import add_commands                                  # lazy: lgvq.workflow imports this module
+    commands = {"train": _cmd_train, "eval": _cmd_eval, "encode-text": _cmd_encode_text, **add_commands(sub)}
     a = p.parse_args(argv)
     try:
-        {"train": _cmd_train, "eval": _cmd_eval, "encode-text": _cmd_encode_text}[a.cmd](a)
+        commands[a.cmd](a)
     except (ValueError, FileNotFoundError) as err:
         print(f"lgvq {a.cmd}: error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -23,9 +23,11 @@ from .core import atomic_path, check_choice, check_int, check_tensor, get_device
 from .train import DataConfig, TrainConfig, build_dataset, load_config, load_checkpoint, model_config, rng_state, set_rng_state
 
 # %% auto #0
-__all__ = ['MAX_WORDS', 'preview_indices', 'reconstruct', 'image_grid', 'save_png', 'code_counts', 'write_code_usage',
-           'caption_vocabulary', 'word_vectors', 'nearest_words', 'nearest_words_markdown', 'preview_set',
-           'run_preview', 'write_pictures', 'keep_rng', 'checkpoint_pictures', 'tensorboard_writer', 'log_scalars']
+__all__ = ['MAX_WORDS', 'CHECK_VERSION', 'preview_indices', 'reconstruct', 'image_grid', 'save_png', 'code_counts',
+           'write_code_usage', 'caption_vocabulary', 'word_vectors', 'nearest_words', 'nearest_words_markdown',
+           'preview_set', 'run_preview', 'write_pictures', 'keep_rng', 'checkpoint_pictures', 'tensorboard_writer',
+           'log_scalars', 'check_data', 'data_fingerprint', 'check_data_cached', 'format_bad', 'check_before_training',
+           'add_commands']
 
 # %% ../nbs/12_workflow.ipynb #4000776a
 def preview_indices(n: int, k: int) -> list[int]:
@@ -290,3 +292,130 @@ def log_scalars(writer, record: dict, step: int) -> int:
         if k == "step" or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): continue
         writer.add_scalar(f"train/{k}", float(v), step); n += 1
     return n
+
+# %% ../nbs/12_workflow.ipynb #f733f9b7
+CHECK_VERSION = 1
+
+def _decode_problem(path: Path, size: int) -> str | None:
+    "Why `path` cannot be read as an image (None when it can)."
+    from lgvq.data import load_image
+    try: load_image(path, size); return None
+    except Exception as e:
+        msg = str(e)
+        return msg[len(f"{path}: "):] if msg.startswith(f"{path}: ") else f"{type(e).__name__}: {msg}"
+
+def _after(msg: str, prefix: str) -> str: return msg[len(prefix) + 2:] if msg.startswith(prefix + ": ") else msg
+
+def _scan_folder(root: Path, captions: str = "captions.jsonl") -> tuple[list, list, int]:
+    "(images to decode, [(file, reason)], caption count) of an ImageCaptionFolder layout, every record read."
+    from lgvq.data import FOLDER_SPLITS, IMAGE_EXTENSIONS, _clean_captions, _read_caption_txt
+    jl, todo, bad, n_caps = root / captions, {}, [], 0
+    if jl.is_file():
+        try: lines = jl.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as e: return [], [(str(jl), f"not UTF-8 text ({e})")], 0
+        for ln, line in enumerate(lines, 1):
+            if not line.strip(): continue
+            where = f"{jl}:{ln}"
+            try: rec = json.loads(line)
+            except json.JSONDecodeError as e: bad.append((where, f"invalid JSON ({e.msg})")); continue
+            if not isinstance(rec, dict) or not isinstance(rec.get("image"), str) or "captions" not in rec:
+                bad.append((where, 'expected an object with "image" (a path string) and "captions" (a list of strings)')); continue
+            if rec.get("split") is not None and rec["split"] not in FOLDER_SPLITS:
+                bad.append((where, f'"split": expected one of {FOLDER_SPLITS}, got {rec["split"]!r}'[:200]))
+            try: n_caps += len(_clean_captions(rec["captions"], where))
+            except ValueError as e: bad.append((where, f"captions of {rec['image']}: {_after(str(e), where)}"))
+            path = root / rec["image"]
+            if not path.is_file(): bad.append((str(path), f"image file not found (listed at line {ln} of {jl.name})")); continue
+            todo[path] = None
+        if not lines or not any(l.strip() for l in lines): bad.append((str(jl), "no records (expected one JSON object per line)"))
+    else:
+        images = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+        if not images: bad.append((str(root), "no captions.jsonl and no images (.png .jpg .jpeg .bmp .webp)"))
+        for p in images:
+            txt = p.with_suffix(".txt")
+            if not txt.is_file(): bad.append((str(p), f"caption file not found: expected {txt.name} next to it"))
+            else:
+                try: n_caps += len(_read_caption_txt(txt))
+                except ValueError as e: bad.append((str(txt), _after(str(e), str(txt))))
+            todo[p] = None
+    return list(todo), bad, n_caps
+
+def check_data(d: DataConfig, progress: bool = True) -> dict:
+    """Read every record and decode every image of the dataset `d` once: dict(dataset, root, images, captions, bad),
+    `bad` a list of {file, reason} — empty when everything reads."""
+    from tqdm.auto import tqdm
+    d = _as_data(d)
+    if d.dataset == "shapes":
+        return {"dataset": "shapes", "root": None, "images": 0, "captions": 0, "bad": [], "note": "generated: nothing on disk to check"}
+    root = Path(d.root).expanduser()
+    if d.dataset == "folder":
+        if not root.is_dir(): raise ValueError(f"data.root: expected a folder of images, got {str(root)!r}")
+        todo, bad, n_caps = _scan_folder(root)
+    else:
+        todo, bad, n_caps = [], [], 0
+        for split in ("train", "val"):
+            try: ds = build_dataset(d, split)
+            except (ValueError, FileNotFoundError) as e: bad.append((str(root), f"{split} split: {e}".replace("\n", " "))); continue
+            todo += [p for p, _ in ds.items]; n_caps += sum(len(c) for _, c in ds.items)
+    for p in tqdm(todo, desc="check-data", unit="img", disable=not progress, dynamic_ncols=True):
+        why = _decode_problem(p, d.size)
+        if why: bad.append((str(p), why))
+    return {"dataset": d.dataset, "root": str(root), "images": len(todo), "captions": n_caps,
+            "bad": [{"file": f, "reason": r} for f, r in bad]}
+
+def data_fingerprint(d: DataConfig) -> str:
+    "SHA-1 of every file under `data.root` (relative path, size, mtime) and the dataset kind: any change to the data changes it."
+    d = _as_data(d)
+    if d.root is None: raise ValueError(f"data.root: expected the dataset folder, got None")
+    root = Path(d.root).expanduser().resolve()
+    h = hashlib.sha1(json.dumps([CHECK_VERSION, d.dataset, str(root), d.size]).encode())
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            h.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+def check_data_cached(d: DataConfig, stamp, progress: bool = True) -> dict:
+    "`check_data`, or the report stored in the JSON file `stamp` when the data's fingerprint has not changed (`cached`: which)."
+    if not isinstance(stamp, (str, os.PathLike)): raise ValueError(f"stamp: expected a file path, got {type(stamp).__name__}")
+    stamp = Path(stamp).expanduser()
+    key = data_fingerprint(d)
+    try: old = json.loads(stamp.read_text())
+    except (OSError, ValueError): old = None
+    if isinstance(old, dict) and old.get("key") == key and isinstance(old.get("report"), dict):
+        return {**old["report"], "cached": True}
+    rep = check_data(d, progress)
+    with atomic_path(stamp) as tmp: tmp.write_text(json.dumps({"key": key, "report": rep}, indent=1))
+    return {**rep, "cached": False}
+
+def format_bad(rep: dict, limit: int | None = None) -> str:
+    "The bad files of a `check_data` report, one `file: reason` per line (the first `limit`)."
+    bad = rep["bad"] if limit is None else rep["bad"][:limit]
+    more = len(rep["bad"]) - len(bad)
+    return "\n".join(f"  {b['file']}: {b['reason']}" for b in bad) + (f"\n  ... and {more} more" if more > 0 else "")
+
+def check_before_training(cfg: TrainConfig, progress: bool = True) -> dict | None:
+    "`lgvq train`'s check (folder data, `run.check_data`): cached in the run folder; ValueError listing the bad files."
+    cfg = _as_config(cfg)
+    if cfg.data.dataset != "folder" or not cfg.run.check_data or int(os.environ.get("RANK", "0")) != 0: return None
+    out_dir = Path(cfg.run.out_dir or Path("runs") / cfg.run.name).expanduser()
+    rep = check_data_cached(cfg.data, out_dir / "data_check.json", progress)
+    if rep["bad"]:
+        raise ValueError(f"data: {len(rep['bad'])} bad file(s) under {rep['root']} — fix or remove them (`lgvq check-data "
+                         f"CONFIG` lists them; run.check_data=false skips this check):\n{format_bad(rep, 20)}")
+    return rep
+
+# %% ../nbs/12_workflow.ipynb #6720e8f3
+def _cmd_check_data(a):
+    cfg = load_config(a.config, a.overrides)
+    rep = check_data(cfg.data, progress=not a.no_progress)
+    for b in rep["bad"]: print(f"BAD {b['file']}: {b['reason']}")
+    print(json.dumps({**{k: v for k, v in rep.items() if k != "bad"}, "bad": len(rep["bad"])}))
+    if rep["bad"]: sys.exit(1)
+
+def add_commands(sub) -> dict:
+    "Register check-data on the `lgvq` subparsers `sub`; return {name: handler}."
+    c = sub.add_parser("check-data", help="decode every image and caption of a config's dataset once; list the bad files")
+    c.add_argument("config"); c.add_argument("overrides", nargs="*", help="section.key=value")
+    c.add_argument("--no-progress", action="store_true")
+    return {"check-data": _cmd_check_data}
