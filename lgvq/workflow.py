@@ -23,11 +23,12 @@ from .core import atomic_path, check_choice, check_int, check_tensor, get_device
 from .train import DataConfig, TrainConfig, build_dataset, load_config, load_checkpoint, model_config, rng_state, set_rng_state
 
 # %% auto #0
-__all__ = ['MAX_WORDS', 'CHECK_VERSION', 'preview_indices', 'reconstruct', 'image_grid', 'save_png', 'code_counts',
-           'write_code_usage', 'caption_vocabulary', 'word_vectors', 'nearest_words', 'nearest_words_markdown',
-           'preview_set', 'run_preview', 'write_pictures', 'keep_rng', 'checkpoint_pictures', 'tensorboard_writer',
-           'log_scalars', 'check_data', 'data_fingerprint', 'check_data_cached', 'format_bad', 'check_before_training',
-           'add_commands']
+__all__ = ['MAX_WORDS', 'CHECK_VERSION', 'CODES_FORMAT', 'PRETRAINED_FORMAT', 'VQCT_EXPORT', 'preview_indices', 'reconstruct',
+           'image_grid', 'save_png', 'code_counts', 'write_code_usage', 'caption_vocabulary', 'word_vectors',
+           'nearest_words', 'nearest_words_markdown', 'preview_set', 'run_preview', 'write_pictures', 'keep_rng',
+           'checkpoint_pictures', 'tensorboard_writer', 'log_scalars', 'check_data', 'data_fingerprint',
+           'check_data_cached', 'format_bad', 'check_before_training', 'encode_dataset', 'save_codes', 'load_codes',
+           'reconstruct_files', 'save_pretrained', 'from_pretrained', 'load_tokenizer', 'add_commands']
 
 # %% ../nbs/12_workflow.ipynb #4000776a
 def preview_indices(n: int, k: int) -> list[int]:
@@ -405,7 +406,150 @@ def check_before_training(cfg: TrainConfig, progress: bool = True) -> dict | Non
                          f"CONFIG` lists them; run.check_data=false skips this check):\n{format_bad(rep, 20)}")
     return rep
 
-# %% ../nbs/12_workflow.ipynb #6720e8f3
+# %% ../nbs/12_workflow.ipynb #74ad060b
+CODES_FORMAT = "lgvq-codes-1"
+
+@torch.no_grad()
+def encode_dataset(model, dataset, batch_size: int = 32, progress: bool = True) -> dict:
+    "Code grids of every image of `dataset` under `model`: dict(indices (N, h, w) int64, captions [[...]], paths)."
+    from tqdm.auto import tqdm
+    _check_vq(model)
+    if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__") or len(dataset) == 0:
+        raise ValueError(f"dataset: expected a non-empty dataset of image dicts, got {type(dataset).__name__}")
+    bs, n = check_int(batch_size, "batch_size", min=1), len(dataset)
+    dev = next(model.parameters()).device
+    out, caps, paths = [], [], []
+    with tqdm(total=n, desc="encode", unit="img", disable=not progress, dynamic_ncols=True) as bar:
+        for s in range(0, n, bs):
+            items = [dataset[i] for i in range(s, min(s + bs, n))]
+            out.append(model.encode_to_indices(torch.stack([it["image"] for it in items]).to(dev)).cpu().long())
+            caps += [list(it.get("captions") or [it["caption"]]) for it in items]
+            paths += [str(it.get("path", "")) for it in items]
+            bar.update(len(items))
+    return {"indices": torch.cat(out), "captions": caps, "paths": paths}
+
+def save_codes(path, indices: torch.Tensor, captions, paths=None, **meta) -> Path:
+    "Write code grids (N, ...) int to the safetensors file `path`, with the captions (and paths, `meta`) as JSON metadata."
+    from safetensors.torch import save_file
+    if not isinstance(path, (str, os.PathLike)) or not str(path).endswith(".safetensors"):
+        raise ValueError(f"path: expected a file path ending in .safetensors, got {path!r}"[:200])
+    check_tensor(indices, "indices", dtype=(torch.int64, torch.int32))
+    if indices.ndim < 2: raise ValueError(f"indices: expected (N, h, w) or (N, L) code grids, got shape {tuple(indices.shape)}")
+    if not isinstance(captions, (list, tuple)) or len(captions) != len(indices):
+        raise ValueError(f"captions: expected one caption list per image ({len(indices)}), got "
+                         f"{len(captions) if isinstance(captions, (list, tuple)) else type(captions).__name__}")
+    if paths is not None and (not isinstance(paths, (list, tuple)) or len(paths) != len(indices)):
+        raise ValueError(f"paths: expected one path per image ({len(indices)}) or None")
+    path = Path(path).expanduser()
+    if path.is_dir(): raise ValueError(f"path: expected a file path, got the folder {str(path)!r}")
+    metadata = {"format": CODES_FORMAT, "captions": json.dumps(list(captions)), "paths": json.dumps(list(paths or [])),
+                **{k: json.dumps(v, default=str) for k, v in meta.items()}}
+    with atomic_path(path, suffix=".safetensors") as tmp: save_file({"indices": indices.contiguous()}, tmp, metadata=metadata)
+    return path
+
+def load_codes(path) -> dict:
+    "Read a `save_codes` file: dict(indices, captions, paths, and the other metadata)."
+    from safetensors import safe_open
+    if not isinstance(path, (str, os.PathLike)) or not Path(path).expanduser().is_file():
+        raise ValueError(f"path: expected a codes .safetensors file written by lgvq encode, got {path!r}"[:200])
+    try:
+        with safe_open(str(Path(path).expanduser()), "pt") as f:
+            meta = f.metadata() or {}
+            if meta.get("format") != CODES_FORMAT:
+                raise ValueError(f"path: {str(path)!r} has format {meta.get('format')!r}, expected {CODES_FORMAT!r}")
+            indices = f.get_tensor("indices")
+    except ValueError: raise
+    except Exception as e: raise ValueError(f"path: {str(path)!r} is not a readable safetensors file ({type(e).__name__}: {e})") from None
+    return {"indices": indices, **{k: json.loads(v) for k, v in meta.items() if k != "format"}}
+
+def reconstruct_files(model, images, out_dir, size: int, progress: bool = True) -> list[Path]:
+    "Reconstruct image files (resized, centre-cropped to `size`) into `out_dir` as `<name>.png`; return the written paths."
+    from tqdm.auto import tqdm
+    from lgvq.data import load_image
+    _check_vq(model)
+    if isinstance(images, (str, os.PathLike)) or not isinstance(images, (list, tuple)) or not images:
+        raise ValueError(f"images: expected a non-empty list of image paths, got {images!r}"[:200])
+    for p in images:
+        if not isinstance(p, (str, os.PathLike)) or not Path(p).expanduser().is_file():
+            raise ValueError(f"IMAGE: expected an image file, got {str(p)!r} (no such file)")
+    size = check_int(size, "size", min=1)
+    if not isinstance(out_dir, (str, os.PathLike)): raise ValueError(f"out_dir: expected a folder path, got {type(out_dir).__name__}")
+    out_dir = Path(out_dir).expanduser()
+    if out_dir.exists() and not out_dir.is_dir(): raise ValueError(f"--out: expected a folder, got the file {str(out_dir)!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written, seen = [], {}
+    for p in tqdm(images, desc="reconstruct", unit="img", disable=not progress, dynamic_ncols=True):
+        x = load_image(Path(p).expanduser(), size)[None]
+        recon, _ = reconstruct(model, x)
+        stem = Path(p).stem
+        seen[stem] = seen.get(stem, 0) + 1
+        name = stem if seen[stem] == 1 else f"{stem}_{seen[stem]}"                  # same names from other folders
+        written.append(save_png(image_grid([recon], pad=0, min_side=1), out_dir / f"{name}.png"))
+    return written
+
+# %% ../nbs/12_workflow.ipynb #08ef7914
+PRETRAINED_FORMAT = "lgvq-tokenizer-1"
+VQCT_EXPORT = ("config: a VQCT tokenizer (vqct.enabled) cannot be saved as a plain folder (its codebook is generated from "
+               "the text encoder's word embeddings); load its checkpoint with lgvq.downstream.load_vq")
+
+def save_pretrained(model, folder, config: TrainConfig) -> Path:
+    "Write `model` (encoder, quantizer, decoder) to `folder` as model.safetensors + config.json; return the folder."
+    from safetensors.torch import save_file
+    from lgvq import __version__
+    _check_vq(model)
+    config = _as_config(config, "config")
+    if config.vqct.enabled:
+        raise ValueError(VQCT_EXPORT)
+    if not isinstance(folder, (str, os.PathLike)): raise ValueError(f"folder: expected a folder path, got {type(folder).__name__}")
+    folder = Path(folder).expanduser()
+    if folder.exists() and not folder.is_dir(): raise ValueError(f"folder: expected a folder, got the file {str(folder)!r}")
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not k.startswith("guide.")}
+    mcfg = model_config(config)
+    meta = {"format": PRETRAINED_FORMAT, "lgvq_version": __version__, "model": asdict(mcfg), "image_size": config.data.size,
+            "num_codes": mcfg.num_codes, "code_grid": [mcfg.latent_size, mcfg.latent_size], "train_config": config.to_dict()}
+    with atomic_path(folder / "model.safetensors") as tmp: save_file(weights, tmp, metadata={"format": PRETRAINED_FORMAT})
+    with atomic_path(folder / "config.json") as tmp: tmp.write_text(json.dumps(meta, indent=1, default=str))
+    return folder
+
+def from_pretrained(folder, device: str | torch.device = "cpu"):
+    "The frozen VQModel saved by `save_pretrained` in the local `folder` (eval mode); its config.json as `.pretrained_config`."
+    from safetensors.torch import load_file
+    from lgvq.models import ModelConfig, build_model
+    if not isinstance(folder, (str, os.PathLike)): raise ValueError(f"folder: expected a local folder path, got {type(folder).__name__}")
+    folder = Path(folder).expanduser()
+    for f in ("config.json", "model.safetensors"):
+        if not (folder / f).is_file():
+            raise ValueError(f"folder: expected a tokenizer folder written by save_pretrained / lgvq export (with {f}), got {str(folder)!r}")
+    try: meta = json.loads((folder / "config.json").read_text())
+    except ValueError as e: raise ValueError(f"folder: {str(folder / 'config.json')!r} is not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != PRETRAINED_FORMAT:
+        raise ValueError(f"folder: {str(folder / 'config.json')!r} has format {meta.get('format') if isinstance(meta, dict) else None!r}, "
+                         f"expected {PRETRAINED_FORMAT!r}")
+    model = build_model(ModelConfig.from_dict(meta["model"]))
+    try: weights = load_file(folder / "model.safetensors")
+    except Exception as e: raise ValueError(f"folder: {str(folder / 'model.safetensors')!r} is corrupt ({type(e).__name__}: {e})") from None
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"folder: model.safetensors does not match config.json (missing {missing[:5]}, unexpected {unexpected[:5]})")
+    model.pretrained_config = meta
+    return model.eval().requires_grad_(False).to(get_device(device))
+
+# %% ../nbs/12_workflow.ipynb #304d1d32
+def load_tokenizer(path):
+    "(model, TrainConfig) from a checkpoint folder of `lgvq train` or a folder written by `save_pretrained`."
+    if not isinstance(path, (str, os.PathLike)): raise ValueError(f"CHECKPOINT: expected a folder path, got {type(path).__name__}")
+    p = Path(path).expanduser()
+    if (p / "config.json").is_file() and not (p / "state.json").is_file():
+        model = from_pretrained(p)
+        return model, TrainConfig.from_dict(model.pretrained_config["train_config"])
+    if not p.is_dir():
+        raise ValueError(f"CHECKPOINT: expected a checkpoint folder (runs/NAME/checkpoints/step_XXXXXXX) or an exported "
+                         f"tokenizer folder, got {str(p)!r} (no such folder)")
+    from lgvq.downstream import load_vq
+    model = load_vq(p)
+    return model, TrainConfig.from_dict(load_checkpoint(p)["state"]["config"])
+
 def _cmd_check_data(a):
     cfg = load_config(a.config, a.overrides)
     rep = check_data(cfg.data, progress=not a.no_progress)
@@ -413,9 +557,54 @@ def _cmd_check_data(a):
     print(json.dumps({**{k: v for k, v in rep.items() if k != "bad"}, "bad": len(rep["bad"])}))
     if rep["bad"]: sys.exit(1)
 
+def _cmd_encode(a):
+    from lgvq.train import apply_overrides
+    check_choice(a.split, "--split", ("train", "val", "test"))
+    if not str(a.out).endswith(".safetensors"): raise ValueError(f"--out: expected a file path ending in .safetensors, got {a.out!r}")
+    if Path(a.out).expanduser().is_dir(): raise ValueError(f"--out: expected a file path, got the folder {a.out!r}")
+    for o in a.overrides:
+        if not o.startswith("data."): raise ValueError(f"override: expected data.key=value (the data to encode), got {o!r}")
+    check_int(a.batch_size, "--batch-size", min=1)
+    model, cfg = load_tokenizer(a.checkpoint)
+    cfg = TrainConfig.from_dict(apply_overrides(cfg.to_dict(), a.overrides))
+    model.to(get_device(cfg.run.device))
+    ds = build_dataset(cfg.data, a.split, cfg.run.seed)
+    res = encode_dataset(model, ds, a.batch_size, progress=not a.no_progress)
+    root = Path(cfg.data.root).expanduser() if cfg.data.root else None
+    paths = [Path(p).relative_to(root).as_posix() if root and p and Path(p).is_relative_to(root) else p for p in res["paths"]]
+    out = save_codes(a.out, res["indices"], res["captions"], paths, checkpoint=str(a.checkpoint), split=a.split,
+                     dataset=cfg.data.dataset, root=cfg.data.root, image_size=cfg.data.size, num_codes=model_config(cfg).num_codes)
+    print(json.dumps({"out": str(out), "images": len(ds), "grid": list(res["indices"].shape[1:]), "split": a.split}))
+
+def _cmd_reconstruct(a):
+    model, cfg = load_tokenizer(a.checkpoint)
+    model.to(get_device(cfg.run.device))
+    out = reconstruct_files(model, a.images, a.out, cfg.data.size, progress=not a.no_progress)
+    print(json.dumps({"out": str(Path(a.out).expanduser()), "images": len(out), "size": cfg.data.size}))
+
+def _cmd_export(a):
+    from lgvq.downstream import load_vq
+    p = Path(a.checkpoint).expanduser()
+    if not (p / "state.json").is_file():
+        raise ValueError(f"CHECKPOINT: expected a checkpoint folder of lgvq train (with state.json), got {str(p)!r}")
+    cfg = TrainConfig.from_dict(load_checkpoint(p)["state"]["config"])
+    if cfg.vqct.enabled: raise ValueError(VQCT_EXPORT)
+    out = save_pretrained(load_vq(p), a.dir, cfg)
+    print(json.dumps({"out": str(out), "files": sorted(f.name for f in out.iterdir())}))
+
 def add_commands(sub) -> dict:
-    "Register check-data on the `lgvq` subparsers `sub`; return {name: handler}."
+    "Register check-data, encode, reconstruct and export on the `lgvq` subparsers `sub`; return {name: handler}."
     c = sub.add_parser("check-data", help="decode every image and caption of a config's dataset once; list the bad files")
     c.add_argument("config"); c.add_argument("overrides", nargs="*", help="section.key=value")
     c.add_argument("--no-progress", action="store_true")
-    return {"check-data": _cmd_check_data}
+    e = sub.add_parser("encode", help="write the code grids (and captions) of a dataset split to a .safetensors file")
+    e.add_argument("checkpoint"); e.add_argument("overrides", nargs="*", help="data.key=value: another dataset to encode")
+    e.add_argument("--split", default="train", help="train (default) | val | test")
+    e.add_argument("--out", required=True, help="output file, .safetensors")
+    e.add_argument("--batch-size", type=int, default=32); e.add_argument("--no-progress", action="store_true")
+    r = sub.add_parser("reconstruct", help="reconstruct image files through a trained tokenizer")
+    r.add_argument("checkpoint"); r.add_argument("images", nargs="+", metavar="IMAGE")
+    r.add_argument("--out", required=True, help="output folder"); r.add_argument("--no-progress", action="store_true")
+    x = sub.add_parser("export", help="save a checkpoint's tokenizer as a plain folder (from_pretrained loads it)")
+    x.add_argument("checkpoint"); x.add_argument("dir")
+    return {"check-data": _cmd_check_data, "encode": _cmd_encode, "reconstruct": _cmd_reconstruct, "export": _cmd_export}

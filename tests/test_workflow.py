@@ -1,5 +1,5 @@
-"""Your own images end to end, on a small generated folder of captioned images: check-data, and train with its data
-check, pictures and TensorBoard."""
+"""The README's "Train on your own images" commands, end to end, on a small generated folder of captioned images:
+check-data, train (data check, pictures, TensorBoard), eval pictures, encode, reconstruct, export / from_pretrained."""
 import contextlib
 import io
 import json
@@ -117,3 +117,40 @@ def test_train_checks_pictures_tensorboard(trained, monkeypatch):
         assert "lgvq train: error: data: 1 bad file(s)" in err and f"{p}: cannot decode image" in err
     finally: p.write_bytes(good)
 
+
+def test_eval_encode_reconstruct_export(trained, tmp_path):
+    d, names = trained
+    ck = str(list_checkpoints(d / "runs" / "mine" / "checkpoints")[-1])
+    for f in ("recon_val.png", "code_usage_val.png"): (Path(ck) / f).unlink()
+    res = last_json(run(["eval", ck])[0])
+    assert res["pictures"] == ["code_usage_val.png", "nearest_words_val.md", "recon_val.png"] and (Path(ck) / "recon_val.png").is_file()
+    # encode: the held-out split's code grids and captions
+    out = last_json(run(["encode", ck, "--split", "val", "--out", str(tmp_path / "val.safetensors"), "--no-progress"])[0])
+    from lgvq.data import ImageCaptionFolder
+    from lgvq.workflow import from_pretrained, load_codes
+    val = ImageCaptionFolder(d / "imgs", size=16, split="val", val_fraction=0.25)
+    codes = load_codes(tmp_path / "val.safetensors")
+    assert out["images"] == len(val) == len(codes["indices"]) and codes["indices"].shape[1:] == (8, 8)
+    assert codes["captions"] == [c for _, c in val.items] and codes["split"] == "val"
+    assert codes["paths"] == [Path(p).relative_to(d / "imgs").as_posix() for p, _ in val.items]
+    # export: a plain folder that loads in one line and gives the same codes
+    run(["export", ck, str(tmp_path / "tok")])
+    vq = from_pretrained(tmp_path / "tok")
+    x = torch.stack([val[i]["image"] for i in range(len(val))])
+    assert torch.equal(vq.encode_to_indices(x), codes["indices"])
+    run(["encode", str(tmp_path / "tok"), "--split", "val", "--out", str(tmp_path / "again.safetensors"), "--no-progress"])
+    assert torch.equal(load_codes(tmp_path / "again.safetensors")["indices"], codes["indices"])
+    # reconstruct: one PNG per input, at the training size; same file names from two folders are kept apart
+    imgs = [str(d / "imgs" / n) for n in names[:3]]
+    out = last_json(run(["reconstruct", ck, *imgs, imgs[0], "--out", str(tmp_path / "rec"), "--no-progress"])[0])
+    written = sorted(p.name for p in (tmp_path / "rec").iterdir())
+    assert out["images"] == 4 and len(written) == 4 and all(Image.open(tmp_path / "rec" / w).size == (16, 16) for w in written)
+    # input checks: one line each, naming the argument
+    for args, msg in [(["encode", ck, "--out", str(tmp_path / "c.pt")], "--out: expected a file path ending in .safetensors"),
+                      (["encode", ck, "--split", "dev", "--out", str(tmp_path / "c.safetensors")], "--split: expected one of"),
+                      (["encode", ck, "optim.steps=3", "--out", str(tmp_path / "c.safetensors")], "override: expected data.key=value"),
+                      (["encode", str(tmp_path / "nope"), "--out", str(tmp_path / "c.safetensors")], "CHECKPOINT: expected a checkpoint folder"),
+                      (["reconstruct", ck, str(tmp_path / "missing.png"), "--out", str(tmp_path / "r2")], "IMAGE: expected an image file"),
+                      (["export", str(tmp_path / "nope"), str(tmp_path / "t2")], "CHECKPOINT: expected a checkpoint folder")]:
+        _, err = run(args, code=2)
+        assert msg in err and len(err.strip().splitlines()) == 1, err
