@@ -191,6 +191,13 @@ def nearest_words(model, encoder, codes, grid: tuple[int, int], k: int = 5, voca
 
 def nearest_words_markdown(codes, counts: torch.Tensor, words, title: str = "") -> str:
     "A markdown table: rank, code, its share of the selections, nearest words with their cosine."
+    check_tensor(counts, "counts", ndim=1, dtype=(torch.int64, torch.int32))
+    codes = [int(c) for c in codes]
+    if not isinstance(words, (list, tuple)) or len(words) != len(codes):
+        raise ValueError(f"words: expected one list of (word, cosine) per code ({len(codes)}), got "
+                         f"{len(words) if isinstance(words, (list, tuple)) else type(words).__name__}")
+    if codes and (min(codes) < 0 or max(codes) >= len(counts)):
+        raise ValueError(f"codes: expected indices in [0, {len(counts)}), got range [{min(codes)}, {max(codes)}]")
     total = max(int(counts.sum()), 1)
     lines = [f"# {title}".rstrip(), "", "Words nearest (cosine) to each of the most used codes through the guide's "
              "visual-token head, among the token-table words of the training captions, both sides centred: what sets a "
@@ -288,6 +295,8 @@ def tensorboard_writer(log_dir, purge_step: int | None = None):
 def log_scalars(writer, record: dict, step: int) -> int:
     "Write every finite number of a log record (except `step`) as `train/<key>` at `step`; return how many."
     if not isinstance(record, dict): raise ValueError(f"record: expected a dict of logged values, got {type(record).__name__}")
+    if not callable(getattr(writer, "add_scalar", None)):
+        raise ValueError(f"writer: expected a SummaryWriter (with add_scalar), got {type(writer).__name__}")
     step, n = check_int(step, "step", min=0), 0
     for k, v in record.items():
         if k == "step" or isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): continue
@@ -391,6 +400,9 @@ def check_data_cached(d: DataConfig, stamp, progress: bool = True) -> dict:
 
 def format_bad(rep: dict, limit: int | None = None) -> str:
     "The bad files of a `check_data` report, one `file: reason` per line (the first `limit`)."
+    if not isinstance(rep, dict) or not isinstance(rep.get("bad"), list):
+        raise ValueError(f"rep: expected a check_data report (a dict with a 'bad' list), got {type(rep).__name__}")
+    if limit is not None: check_int(limit, "limit", min=0)
     bad = rep["bad"] if limit is None else rep["bad"][:limit]
     more = len(rep["bad"]) - len(bad)
     return "\n".join(f"  {b['file']}: {b['reason']}" for b in bad) + (f"\n  ... and {more} more" if more > 0 else "")
