@@ -48,6 +48,9 @@ class RunConfig:
     log_every: int = 10                # steps between JSON-lines log records (and progress-bar updates)
     ckpt_every: int = 500              # steps between checkpoints (and one at the end)
     keep_last: int = 3                 # checkpoints kept on disk (older ones are deleted)
+    preview_images: int = 8            # held-out images in each checkpoint's reconstruction grid (0: no pictures)
+    tensorboard: bool = True           # losses and reconstruction grids as TensorBoard events in the run folder
+    check_data: bool = True            # folder data: `lgvq train` decodes every image and caption once first (cached)
 
 @dataclass
 class DataConfig:
@@ -184,6 +187,8 @@ def _validate(self: TrainConfig):
     r, d, o, l, g = self.run, self.data, self.optim, self.loss, self.guide
     check_int(r.seed, "run.seed", min=0); check_int(r.log_every, "run.log_every", min=1)
     check_int(r.ckpt_every, "run.ckpt_every", min=1); check_int(r.keep_last, "run.keep_last", min=1)
+    check_int(r.preview_images, "run.preview_images", min=0); check_choice(r.tensorboard, "run.tensorboard", (True, False))
+    check_choice(r.check_data, "run.check_data", (True, False))
     check_choice(d.dataset, "data.dataset", DATASETS)
     if d.dataset != "shapes":
         if d.root is None: raise ValueError(f"data.root: expected the local path of the {d.dataset} dataset, got None")
@@ -620,6 +625,7 @@ def _save(self: Trainer) -> Path | None:
                  "git": git_commit(), "lr": self.lr, "world": self.world}
         path = save_checkpoint(self.out_dir / "checkpoints", self.step, self.modules, self.optimizers, state,
                                keep_last=self.cfg.run.keep_last)
+        self._after_save(path)                                       # pictures: only once the checkpoint is safe
     if is_distributed(): torch.distributed.barrier()
     return path
 
@@ -709,6 +715,7 @@ def _fit(self: Trainer) -> dict:
             tmp.write_text(json.dumps({"config": cfg.to_dict(), "git": git_commit(), "world": self.world,
                                        "device": str(self.device), "lr": self.lr, "start_step": self.step}, indent=1))
     log_path = self.out_dir / "log.jsonl"
+    self._open_logs()
     bar = tqdm(total=cfg.optim.steps, initial=self.step, disable=not (main and self.progress), desc=cfg.run.name,
                unit="step", dynamic_ncols=True)
     record, t0, s0 = {}, time.perf_counter(), self.step
@@ -724,11 +731,52 @@ def _fit(self: Trainer) -> dict:
             bar.set_postfix(loss=f"{logs.get('loss', float('nan')):.4f}", usage=f"{logs.get('usage', 0):.0%}")
             if main:
                 with open(log_path, "a") as f: f.write(json.dumps(record) + "\n")
+                self._log_scalars(record)
         if self.step % cfg.run.ckpt_every == 0 or self.step == cfg.optim.steps: self.save()
     bar.close()
+    self._close_logs()
     return record
 
 Trainer._batches, Trainer.fit = _batches, _fit
+
+# %% ../nbs/09_train.ipynb #7b2d4e61
+def _open_logs(self: Trainer):
+    "The run's TensorBoard writer (process 0, run.tensorboard), continuing a resumed run's curves after its step."
+    self._tb = None
+    if self.rank == 0 and self.cfg.run.tensorboard:
+        from lgvq.workflow import tensorboard_writer
+        self._tb = tensorboard_writer(self.out_dir, purge_step=self.step + 1 if self.step else None)
+
+def _log_scalars(self: Trainer, record: dict):
+    if getattr(self, "_tb", None) is None: return
+    from lgvq.workflow import log_scalars
+    try: log_scalars(self._tb, record, self.step)
+    except Exception as e:
+        warnings.warn(f"TensorBoard logging stopped ({type(e).__name__}: {e}); training continues", RuntimeWarning)
+        self._tb = None
+
+def _close_logs(self: Trainer):
+    if getattr(self, "_tb", None) is not None: self._tb.close()
+    self._tb = None
+
+def _after_save(self: Trainer, path):
+    "Pictures into the checkpoint folder `path` (and the grid into TensorBoard); warns instead of raising."
+    if path is None or self.rank != 0 or not self.cfg.run.preview_images: return
+    from lgvq.workflow import checkpoint_pictures, keep_rng, run_preview
+    if getattr(self, "_preview", None) is None:
+        try:
+            with keep_rng(): self._preview = run_preview(self.cfg, "val", self.dataset)
+        except Exception as e:
+            warnings.warn(f"pictures are off for this run: its preview images could not be read ({type(e).__name__}: {e})",
+                          RuntimeWarning)
+            self._preview = False
+    if self._preview is False: return
+    out = checkpoint_pictures(self.model, path, self._preview, encoder=self.encoder if self.cfg.guide.enabled else None)
+    if out.get("grid") is not None and getattr(self, "_tb", None) is not None:
+        try: self._tb.add_image("reconstructions", out["grid"], self.step); self._tb.flush()
+        except Exception as e: warnings.warn(f"TensorBoard image not written ({type(e).__name__}: {e})", RuntimeWarning)
+
+Trainer._open_logs, Trainer._log_scalars, Trainer._close_logs, Trainer._after_save = _open_logs, _log_scalars, _close_logs, _after_save
 
 # %% ../nbs/09_train.ipynb #976d749f
 @torch.no_grad()
@@ -763,6 +811,8 @@ def _cmd_train(a):
         print(json.dumps(train_downstream(a.config, a.overrides, resume=resume, progress=not a.no_progress), default=str))
         return
     cfg = load_config(a.config, a.overrides)
+    from lgvq.workflow import check_before_training
+    check_before_training(cfg, progress=not a.no_progress)                 # folder data: every file once, cached
     rec = Trainer(cfg, resume=resume, progress=not a.no_progress).fit()
     if int(os.environ.get("RANK", "0")) == 0: print(json.dumps(rec))
 
@@ -786,6 +836,12 @@ def _cmd_eval(a):
     restore(ck, {"model": model, "loss": loss}, {}, rng=False)
     model.to(get_device(cfg.run.device))
     res = evaluate(model, build_dataset(cfg.data, a.split, cfg.run.seed), max_images=a.max_images)
+    pics = {}
+    if not a.no_pictures:                                                    # next to the checkpoint, never fatal
+        from lgvq.workflow import checkpoint_pictures, run_preview
+        try: pics = checkpoint_pictures(model, ck["path"], run_preview(cfg, a.split), encoder=enc if cfg.guide.enabled else None)
+        except Exception as err: warnings.warn(f"pictures not written ({type(err).__name__}: {err})", RuntimeWarning)
+    res["pictures"] = sorted(p.name for k, p in pics.items() if k != "grid")
     print(json.dumps({"checkpoint": str(ck["path"]), "step": ck["state"]["step"], "split": a.split, **res}))
 
 def _cmd_encode_text(a):
@@ -812,11 +868,14 @@ def main(argv=None):
     e = sub.add_parser("eval", help="evaluate a checkpoint folder")
     e.add_argument("checkpoint"); e.add_argument("--max-images", type=int, default=None)
     e.add_argument("--split", default="val", help="val (default): held-out images; train (warns) | test")
+    e.add_argument("--no-pictures", action="store_true", help="do not write the reconstruction grid etc. next to the checkpoint")
     x = sub.add_parser("encode-text", help="fill the caption feature cache for a config's dataset")
     x.add_argument("config"); x.add_argument("overrides", nargs="*")
+    from lgvq.workflow import add_commands                                  # lazy: lgvq.workflow imports this module
+    commands = {"train": _cmd_train, "eval": _cmd_eval, "encode-text": _cmd_encode_text, **add_commands(sub)}
     a = p.parse_args(argv)
     try:
-        {"train": _cmd_train, "eval": _cmd_eval, "encode-text": _cmd_encode_text}[a.cmd](a)
+        commands[a.cmd](a)
     except (ValueError, FileNotFoundError) as err:
         print(f"lgvq {a.cmd}: error: {err}", file=sys.stderr)
         sys.exit(2)
