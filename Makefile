@@ -18,7 +18,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export MPLBACKEND := Agg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install figures test check-clean check-export check-readme readme nbtest pytest lab bench export clean
+.PHONY: help install figures test check-clean check-export check-readme readme nbtest pytest lab bench export clean outputs docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -74,6 +74,13 @@ export: $(STAMP)  ## nbdev_export + nbdev_clean + README, after editing notebook
 	$(BIN)/nbdev_export
 	$(BIN)/nbdev_clean
 	$(MAKE) readme
+
+outputs: $(STAMP)  ## save the fast cells' outputs (plots included) into nbs/*.ipynb for readers; slow/cuda cells are not run (NB=nbs/x.ipynb: one)
+	$(PY) tools/execute_notebooks.py $(NB)
+	$(BIN)/nbdev_clean
+
+docs: $(STAMP)  ## render nbs/ (with their committed outputs) to a static HTML site in _docs/ (open _docs/index.html)
+	$(PY) tools/render_docs.py
 
 lab: $(STAMP)  ## open JupyterLab on nbs/ with the venv's kernel
 	$(BIN)/jupyter lab --notebook-dir=nbs
