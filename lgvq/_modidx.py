@@ -693,6 +693,7 @@ d = { 'settings': { 'branch': 'main',
                                'lgvq.workflow.save_png': ('workflow.html#save_png', 'lgvq/workflow.py'),
                                'lgvq.workflow.save_pretrained': ('workflow.html#save_pretrained', 'lgvq/workflow.py'),
                                'lgvq.workflow.tensorboard_writer': ('workflow.html#tensorboard_writer', 'lgvq/workflow.py'),
+                               'lgvq.workflow.tokenizer_fingerprint': ('workflow.html#tokenizer_fingerprint', 'lgvq/workflow.py'),
                                'lgvq.workflow.word_vectors': ('workflow.html#word_vectors', 'lgvq/workflow.py'),
                                'lgvq.workflow.write_code_usage': ('workflow.html#write_code_usage', 'lgvq/workflow.py'),
                                'lgvq.workflow.write_pictures': ('workflow.html#write_pictures', 'lgvq/workflow.py')}}}
