@@ -20,9 +20,9 @@ from .core import atomic_path, check_choice, check_int, check_number, check_tens
 from .models import codes_from_indices
 
 # %% auto #0
-__all__ = ['TASKS', 'IMAGE_TASKS', 'TEXT_TASKS', 'TASK_DATASETS', 'TEST_SPLITS', 'FID_TASKS', 'Attention', 'Block', 'GPTConfig',
-           'CodeGPT', 'check_codes', 'filter_logits', 'encode_images', 'codebook_vectors', 'decode_codes', 'save_grid',
-           'TaskSplit', 'task_split', 'semantic_onehot', 'semantic_vq', 'train_semantic_vq', 'fit',
+__all__ = ['TASKS', 'IMAGE_TASKS', 'TEXT_TASKS', 'TASK_DATASETS', 'CODES_TASKS', 'TEST_SPLITS', 'FID_TASKS', 'Attention', 'Block',
+           'GPTConfig', 'CodeGPT', 'check_codes', 'filter_logits', 'encode_images', 'codebook_vectors', 'decode_codes',
+           'save_grid', 'TaskSplit', 'task_split', 'semantic_onehot', 'semantic_vq', 'train_semantic_vq', 'fit',
            'text_features_prefix', 'train_code_gpt', 'generate_from_captions', 'complete', 'TokenVocab',
            'CaptionerConfig', 'CodeMemory', 'Captioner', 'train_captioner', 'caption_images', 'FusionConfig',
            'FusionEncoder', 'VQAModel', 'Grounder', 'box_loss', 'box_accuracy', 'train_vqa', 'vqa_hits', 'evaluate_vqa',
@@ -892,8 +892,9 @@ TASKS = ("t2i", "completion", "semantic", "unconditional", "captioning", "vqa", 
 IMAGE_TASKS = ("t2i", "completion", "semantic", "unconditional")       # CodeGPT tasks: sample codes, decode, grid
 TEXT_TASKS = ("t2i", "captioning", "vqa", "grounding")                 # need the text encoder
 _CAPTIONED = ("t2i", "completion", "unconditional", "captioning")
-TASK_DATASETS = {"shapes": TASKS, "cub": _CAPTIONED, "celebahq": _CAPTIONED, "coco": _CAPTIONED, "textcaps": _CAPTIONED,
-                 "cocoqa": ("vqa",), "refcoco": ("grounding",)}
+TASK_DATASETS = {"shapes": TASKS, "folder": _CAPTIONED, "cub": _CAPTIONED, "celebahq": _CAPTIONED, "coco": _CAPTIONED,
+                 "textcaps": _CAPTIONED, "cocoqa": ("vqa",), "refcoco": ("grounding",)}
+CODES_TASKS = _CAPTIONED                                               # tasks that can read `lgvq encode` files (codes + captions)
 TEST_SPLITS = {"cocoqa": ("test",), "refcoco": ("val", "testA", "testB")}    # data.test_split choices (first: default)
 FID_TASKS = ("t2i", "completion", "unconditional")                     # image tasks measured by FID on the paper datasets
 
@@ -905,10 +906,12 @@ class TaskSection:
     vq_cache: str = "runs/cache"       # train_cached root for a VQ config
     semantic_vq_steps: int = 300       # semantic: training steps of the semantic-map VQ model
     semantic_codes: int = 32           # semantic: its codebook size
+    train_codes: str | None = None     # codes file of `lgvq encode --split train`: train on it instead of encoding data's train split
+    test_codes: str | None = None      # codes file of data's test split (lgvq encode): instead of encoding it; rows checked against it
 
 @dataclass
 class TaskDataConfig:
-    dataset: str = "shapes"            # shapes | cub | celebahq | coco | textcaps | cocoqa | refcoco
+    dataset: str = "shapes"            # shapes | folder | cub | celebahq | coco | textcaps | cocoqa | refcoco
     root: str | None = None            # dataset root (everything but shapes)
     size: int = 32                     # image side in px (= the VQ model's resolution)
     n: int | None = 2000               # training images (shapes: generated; else the first n, None = all)
@@ -917,6 +920,7 @@ class TaskDataConfig:
     max_objects: int = 3               # CaptionedShapes: objects per image
     batch_size: int = 64               # images per batch when encoding the dataset to codes
     num_workers: int = 0               # DataLoader workers when encoding a file dataset
+    val_fraction: float = 0.1          # folder: share of images held out as the test split (as the VQ run's data.val_fraction)
 
 @dataclass
 class HeadConfig:
@@ -1017,6 +1021,9 @@ def find_vq_checkpoint(path) -> Path | None:
     found = list_checkpoints(p / "checkpoints") or list_checkpoints(p)
     return found[-1] if found else None
 
+_PER_IMAGE = {"semantic": "the semantic map", "vqa": "the questions and answers", "grounding": "the referring expressions and boxes"}
+_ENCODE_TEST_SPLIT = {"shapes": "test", "cub": "test", "celebahq": "test"}   # `lgvq encode --split` of data's test split (else val)
+
 def _validate_downstream(self: DownstreamRunConfig, base_dir=None):
     t, r, d, m, o, e = self.task, self.run, self.data, self.model, self.optim, self.eval
     check_choice(t.kind, "task.kind", TASKS)
@@ -1037,6 +1044,21 @@ def _validate_downstream(self: DownstreamRunConfig, base_dir=None):
         raise ValueError(f"task.vq: no checkpoint in {str(found)!r} (expected a run folder with checkpoints/step_XXXXXXX "
                          f"or one step_XXXXXXX folder; train the VQ model first, or give its config .yaml)")
     t.vq = str(found)
+    for key in ("train_codes", "test_codes"):
+        v = getattr(t, key)
+        if v is None: continue
+        if t.kind not in CODES_TASKS:
+            raise ValueError(f"task.{key}: a codes file of `lgvq encode` holds code grids and captions, but task.kind={t.kind!r} "
+                             f"also needs {_PER_IMAGE[t.kind]} of every image; expected null (the dataset is encoded with "
+                             f"task.vq) or task.kind in {CODES_TASKS}, got {v!r}")
+        if not isinstance(v, str) or not v.endswith(".safetensors"):
+            raise ValueError(f"task.{key}: expected the path of a .safetensors codes file written by `lgvq encode`, got {v!r}")
+        found = _resolve_path(v, base_dir)
+        if found is None or not found.is_file():
+            split = "train" if key == "train_codes" else _ENCODE_TEST_SPLIT.get(d.dataset, "val")
+            raise ValueError(f"task.{key}: {v!r} does not exist (expected a codes file written by `lgvq encode CHECKPOINT "
+                             f"--split {split} --out FILE` with the checkpoint of task.vq)")
+        setattr(t, key, str(found))
     if not isinstance(t.vq_overrides, (list, tuple)) or not all(isinstance(x, str) for x in t.vq_overrides):
         raise ValueError(f"task.vq_overrides: expected a list of section.key=value strings, got {t.vq_overrides!r}")
     check_int(t.semantic_vq_steps, "task.semantic_vq_steps", min=1); check_int(t.semantic_codes, "task.semantic_codes", min=2)
@@ -1057,6 +1079,7 @@ def _validate_downstream(self: DownstreamRunConfig, base_dir=None):
         check_choice(d.test_split, "data.test_split", TEST_SPLITS[d.dataset])
     check_int(d.max_objects, "data.max_objects", min=1, max=6)
     check_int(d.batch_size, "data.batch_size", min=1); check_int(d.num_workers, "data.num_workers", min=0)
+    check_number(d.val_fraction, "data.val_fraction", min=0, max=1, max_open=True)
     for n in ("n_layer", "n_head", "n_embd"): check_int(getattr(m, n), f"model.{n}", min=1)
     if m.n_embd % m.n_head: raise ValueError(f"model.n_embd: expected a multiple of model.n_head={m.n_head}, got {m.n_embd}")
     check_number(m.dropout, "model.dropout", min=0, max=1, max_open=True)
@@ -1157,7 +1180,8 @@ def _encode_dataset(vq, ds, n: int | None, d: TaskDataConfig, keep: int):
     return torch.cat(codes), (torch.cat(kept) if kept else None), n
 
 def open_task_datasets(cfg: DownstreamRunConfig) -> tuple | None:
-    "(train, test) datasets of `cfg.data` read from disk (None for shapes, which is generated); raises if files are missing."
+    """(train, test) datasets of `cfg.data` read from disk (None for shapes, which is generated; train None when
+    `task.train_codes` replaces it); raises if files are missing."""
     if not isinstance(cfg, DownstreamRunConfig): raise ValueError(f"cfg: expected a DownstreamRunConfig, got {type(cfg).__name__}")
     d, seed = cfg.data, cfg.run.seed
     if d.dataset == "shapes": return None
@@ -1167,30 +1191,115 @@ def open_task_datasets(cfg: DownstreamRunConfig) -> tuple | None:
         test = d.test_split or TEST_SPLITS[d.dataset][0]
         return cls(d.root, "train", size=d.size, seed=seed), cls(d.root, test, size=d.size, seed=seed)
     from lgvq.train import DataConfig, build_dataset
-    dc = DataConfig(dataset=d.dataset, root=d.root, size=d.size)
-    return build_dataset(dc, "train", seed), build_dataset(dc, "val", seed)
+    dc = DataConfig(dataset=d.dataset, root=d.root, size=d.size, val_fraction=d.val_fraction)
+    return None if cfg.task.train_codes else build_dataset(dc, "train", seed), build_dataset(dc, "val", seed)
+
+def _read_codes_file(cfg: DownstreamRunConfig, key: str, vq, cap: int | None, memo: dict) -> tuple:
+    """(indices (n, h, w) long, captions, paths) of the first `cap` rows (None: all) of the codes file `task.<key>`,
+    checked against `vq` (fingerprint, codebook, grid) and `cfg` (dataset, size, split); `memo` keeps vq's numbers."""
+    import warnings
+    from lgvq.workflow import load_codes, tokenizer_fingerprint
+    d, path = cfg.data, getattr(cfg.task, key)
+    where = f"task.{key}: {path!r}"
+    try: f = load_codes(path)
+    except ValueError as e: raise ValueError(f"task.{key}: {e}") from None
+    idx, caps, paths = f["indices"], f.get("captions"), f.get("paths") or []
+    if f.get("dataset", d.dataset) != d.dataset:
+        raise ValueError(f"{where} holds codes of the {f['dataset']!r} dataset, expected data.dataset={d.dataset!r}")
+    if key == "train_codes" and f.get("split", "train") != "train":
+        raise ValueError(f"{where} holds the {f['split']!r} split, expected the train split (`lgvq encode CHECKPOINT --split "
+                         f"train`): training on held-out images would leak them into the evaluation")
+    if "fp" not in memo: memo.update(fp=tokenizer_fingerprint(vq), K=codebook_vectors(vq).shape[0])
+    if "fingerprint" not in f:
+        warnings.warn(f"{where} records no tokenizer fingerprint (written before lgvq encode stored one): whether task.vq's "
+                      f"model wrote it cannot be checked; encode it again to get the check", UserWarning)
+    elif f["fingerprint"] != memo["fp"]:
+        raise ValueError(f"{where} was written by another tokenizer (fingerprint {f['fingerprint']}, checkpoint "
+                         f"{f.get('checkpoint')!r}) than task.vq's model (fingerprint {memo['fp']}, {cfg.task.vq!r}): its "
+                         f"indices would be read with the wrong codebook; encode the data with the checkpoint of task.vq")
+    if idx.dtype not in (torch.int64, torch.int32) or idx.ndim != 3 or len(idx) == 0:
+        raise ValueError(f"{where}: expected code grids (N, h, w) of integers, got {idx.dtype} of shape {tuple(idx.shape)}")
+    if f.get("image_size", d.size) != d.size:
+        raise ValueError(f"{where}: images encoded at {f['image_size']} px, expected data.size={d.size}")
+    grid = (d.size // getattr(vq, "factor", 1),) * 2
+    if tuple(idx.shape[1:]) != grid:
+        raise ValueError(f"{where}: code grids of {idx.shape[1]}x{idx.shape[2]}, expected {grid[0]}x{grid[1]} (the grid of "
+                         f"task.vq's model at data.size={d.size})")
+    K = memo["K"]
+    if f.get("num_codes", K) != K:
+        raise ValueError(f"{where}: written for a codebook of {f['num_codes']} codes, expected {K} (task.vq's codebook)")
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < 0 or hi >= K: raise ValueError(f"{where}: indices in [{lo}, {hi}], expected [0, {K}) (task.vq's codebook of {K} codes)")
+    if not isinstance(caps, list) or len(caps) != len(idx):
+        raise ValueError(f"{where}: {len(idx)} code grids but {len(caps) if isinstance(caps, list) else 'no'} caption lists; "
+                         f"expected one caption list per code grid")
+    if paths and len(paths) != len(idx):
+        raise ValueError(f"{where}: {len(idx)} code grids but {len(paths)} paths; expected one path per code grid")
+    n = len(idx) if cap is None else min(cap, len(idx))
+    if cfg.task.kind in TEXT_TASKS:
+        for i, c in enumerate(caps[:n]):
+            if not isinstance(c, list) or not c or not all(isinstance(s, str) and s.strip() for s in c):
+                raise ValueError(f"{where}: row {i} has no usable caption (got {c!r}); task.kind={cfg.task.kind!r} trains on captions")
+    return idx[:n].long(), [list(c) for c in caps[:n]], list(paths[:n])
+
+def _same_file(path: str, recorded: str) -> bool:
+    "Is the dataset's image `path` the file `recorded` in a codes file (relative to its root, or absolute)?"
+    p = Path(path).as_posix()
+    return p == recorded or p.endswith("/" + recorded.lstrip("/"))
+
+def _check_test_rows(cfg: DownstreamRunConfig, file: tuple, captions: list, paths: list | None, n_images: int):
+    "Raise unless the rows of `task.test_codes` are data's test images, in order (captions; paths where both are known)."
+    codes, fcaps, fpaths = file
+    d, m = cfg.data, len(codes)
+    fix = (f"the file must hold the code grids of the test split data.* describes, in its order: encode it with `lgvq "
+           f"encode CHECKPOINT --split {_ENCODE_TEST_SPLIT.get(d.dataset, 'val')} --out FILE`"
+           + {"shapes": " (same run.seed and max_objects)", "folder": " (same data.val_fraction)"}.get(d.dataset, ""))
+    where = f"task.test_codes: {cfg.task.test_codes!r}"
+    if n_images < m: raise ValueError(f"{where}: {m} code grids, but data's test split has {n_images} images; {fix}")
+    for i in range(m):
+        if fcaps[i] != list(captions[i]):
+            raise ValueError(f"{where}: row {i} has the captions {fcaps[i][:2]!r}, test image {i} of data.* has "
+                             f"{list(captions[i])[:2]!r}; {fix}")
+        if paths is not None and fpaths and fpaths[i] and not _same_file(paths[i], fpaths[i]):
+            raise ValueError(f"{where}: row {i} is the image {fpaths[i]!r}, test image {i} of data.* is {paths[i]!r}; {fix}")
 
 def build_task_codes(cfg: DownstreamRunConfig, vq, keep: int = 8, datasets: tuple | None = None) -> TaskCodes:
-    "Encode `cfg.data`'s train and test splits (`datasets`, else opened here) with `vq`; keep `keep` real test images (shapes: all)."
-    d, seed = cfg.data, cfg.run.seed
+    """Encode `cfg.data`'s train and test splits (`datasets`, else opened here) with `vq` — or read either from its codes
+    file (`task.train_codes`, `task.test_codes`), checked; keep `keep` real test images (shapes: all)."""
+    from lgvq.data import CaptionedImages
+    d, seed, t, memo = cfg.data, cfg.run.seed, cfg.task, {}
+    ftr = _read_codes_file(cfg, "train_codes", vq, d.n, memo) if t.train_codes else None
+    fte = _read_codes_file(cfg, "test_codes", vq, d.n_test, memo) if t.test_codes else None
     if d.dataset == "shapes":
         from lgvq.data import CaptionedShapes
         kw = dict(size=d.size, seed=seed, max_objects=d.max_objects)
+        te = task_split(CaptionedShapes(d.n_test if fte is None else len(fte[0]), split="test", **kw))
+        if fte is not None: _check_test_rows(cfg, fte, te.captions, None, len(te.images))
+        tc = encode_images(vq, te.images, d.batch_size) if fte is None else fte[0]
+        if ftr is not None:                                   # CODES_TASKS only: no QA, references or semantic maps
+            return TaskCodes(ftr[0].flatten(1), tc.flatten(1), ftr[1], te.captions, te.images, tuple(tc.shape[1:]))
         tr = task_split(CaptionedShapes(d.n, split="train", **kw))
-        te = task_split(CaptionedShapes(d.n_test, split="test", **kw))
-        c, tc = encode_images(vq, tr.images, d.batch_size), encode_images(vq, te.images, d.batch_size)
+        c = encode_images(vq, tr.images, d.batch_size)
         return TaskCodes(c.flatten(1), tc.flatten(1), tr.captions, te.captions, te.images, tuple(c.shape[1:]),
                          tr.qa, te.qa, tr.refs, te.refs, tr.semantic, te.semantic)
     tr, te = datasets if datasets is not None else open_task_datasets(cfg)
-    c, _, n = _encode_dataset(vq, tr, d.n, d, 0)
-    tc, images, m = _encode_dataset(vq, te, d.n_test, d, keep)
-    out = TaskCodes(c.flatten(1), tc.flatten(1), [[] for _ in range(n)], [[] for _ in range(m)], images, tuple(c.shape[1:]))
+    c, _, n = _encode_dataset(vq, tr, d.n, d, 0) if ftr is None else (ftr[0], None, len(ftr[0]))
+    if fte is None: tc, images, m = _encode_dataset(vq, te, d.n_test, d, keep)
+    else:
+        tc, m = fte[0], len(fte[0])
+        paths = [str(p) for p, _ in te.items[:m]] if isinstance(te, CaptionedImages) else None
+        _check_test_rows(cfg, fte, te.all_captions()[:m], paths, len(te))
+        images = torch.stack([te[i]["image"] for i in range(min(keep, m))]) if keep else None
+    out = TaskCodes(c.flatten(1), tc.flatten(1), [[] for _ in range(n)], [[] for _ in range(m)], images, tuple(tc.shape[1:]))
     if d.dataset == "cocoqa":
         out.qa, out.test_qa = tr.qa_records(n), te.qa_records(m)
         out.test_qa_types = [t for _, _, recs in te.items[:m] for _, _, t in recs]    # qa_records' order
     elif d.dataset == "refcoco": out.refs, out.test_refs = tr.ref_records(n), te.ref_records(m)
-    else: out.captions, out.test_captions = tr.all_captions()[:n], te.all_captions()[:m]
+    else:
+        out.captions = ftr[1] if ftr is not None else tr.all_captions()[:n]
+        out.test_captions = fte[1] if fte is not None else te.all_captions()[:m]
     return out
+
 
 # %% ../nbs/10_downstream.ipynb #cfad2ba7
 class DownstreamTrainer:

@@ -28,7 +28,8 @@ __all__ = ['MAX_WORDS', 'CHECK_VERSION', 'CODES_FORMAT', 'PRETRAINED_FORMAT', 'V
            'nearest_words', 'nearest_words_markdown', 'preview_set', 'run_preview', 'write_pictures', 'keep_rng',
            'checkpoint_pictures', 'tensorboard_writer', 'log_scalars', 'check_data', 'data_fingerprint',
            'check_data_cached', 'format_bad', 'check_before_training', 'encode_dataset', 'save_codes', 'load_codes',
-           'reconstruct_files', 'save_pretrained', 'from_pretrained', 'load_tokenizer', 'add_commands']
+           'tokenizer_fingerprint', 'reconstruct_files', 'save_pretrained', 'from_pretrained', 'load_tokenizer',
+           'add_commands']
 
 # %% ../nbs/12_workflow.ipynb #4000776a
 def preview_indices(n: int, k: int) -> list[int]:
@@ -474,6 +475,18 @@ def load_codes(path) -> dict:
     except Exception as e: raise ValueError(f"path: {str(path)!r} is not a readable safetensors file ({type(e).__name__}: {e})") from None
     return {"indices": indices, **{k: json.loads(v) for k, v in meta.items() if k != "format"}}
 
+def tokenizer_fingerprint(model) -> str:
+    """16 hex digits of a SHA-256 over the tokenizer's weights — every state-dict tensor but the language guide's, by
+    name, dtype, shape and bytes: equal for a checkpoint and its `save_pretrained` folder, different after any change."""
+    _check_vq(model)
+    h = hashlib.sha256()
+    for k, v in sorted(model.state_dict().items()):
+        if k.startswith("guide."): continue                       # training-only: not part of what encodes and decodes
+        t = v.detach().cpu().contiguous()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}\n".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
 def reconstruct_files(model, images, out_dir, size: int, progress: bool = True) -> list[Path]:
     "Reconstruct image files (resized, centre-cropped to `size`) into `out_dir` as `<name>.png`; return the written paths."
     from tqdm.auto import tqdm
@@ -585,7 +598,8 @@ def _cmd_encode(a):
     root = Path(cfg.data.root).expanduser() if cfg.data.root else None
     paths = [Path(p).relative_to(root).as_posix() if root and p and Path(p).is_relative_to(root) else p for p in res["paths"]]
     out = save_codes(a.out, res["indices"], res["captions"], paths, checkpoint=str(a.checkpoint), split=a.split,
-                     dataset=cfg.data.dataset, root=cfg.data.root, image_size=cfg.data.size, num_codes=model_config(cfg).num_codes)
+                     dataset=cfg.data.dataset, root=cfg.data.root, image_size=cfg.data.size, num_codes=model_config(cfg).num_codes,
+                     fingerprint=tokenizer_fingerprint(model))
     print(json.dumps({"out": str(out), "images": len(ds), "grid": list(res["indices"].shape[1:]), "split": a.split}))
 
 def _cmd_reconstruct(a):

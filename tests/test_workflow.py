@@ -154,3 +154,70 @@ def test_eval_encode_reconstruct_export(trained, tmp_path):
                       (["export", str(tmp_path / "nope"), str(tmp_path / "t2")], "CHECKPOINT: expected a checkpoint folder")]:
         _, err = run(args, code=2)
         assert msg in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_downstream_trains_from_encoded_files(trained, tmp_path, monkeypatch):
+    """`lgvq encode`'s train and held-out files as a downstream run's records (task.train_codes / task.test_codes): the
+    run trains on exactly the file's codes and captions, never encodes an image, and a file that does not fit is
+    refused before training with an error naming the key."""
+    import math
+    from safetensors.torch import save_file
+    import lgvq.downstream as D
+    from lgvq.workflow import CODES_FORMAT, load_codes
+    d, _ = trained
+    cks = list_checkpoints(d / "runs" / "mine" / "checkpoints")
+    ck = str(cks[-1])
+    files = {s: tmp_path / f"{s}.safetensors" for s in ("train", "val")}
+    for s, f in files.items(): run(["encode", ck, "--split", s, "--out", str(f), "--no-progress"])
+    train, val = load_codes(files["train"]), load_codes(files["val"])
+    cfg = {"task": {"kind": "t2i", "vq": ck, "train_codes": str(files["train"]), "test_codes": str(files["val"])},
+           "run": {"name": "t2i", "out_dir": str(tmp_path / "t2i"), "log_every": 1, "ckpt_every": 2},
+           "data": {"dataset": "folder", "root": str(d / "imgs"), "size": 16, "n": None, "n_test": None,
+                    "val_fraction": 0.25, "batch_size": 4},
+           "text": {"cache_dir": str(d / "cache")}, "model": {"n_layer": 1, "n_head": 2, "n_embd": 16},
+           "optim": {"steps": 3, "batch_size": 4}, "eval": {"n_samples": 4, "fid": False}}
+    (tmp_path / "t2i.yaml").write_text(yaml.safe_dump(cfg))
+    # (a) it trains and evaluates through `lgvq train`, without encoding a single image
+    def never(*a, **k): pytest.fail("an image was encoded although the codes come from files")
+    monkeypatch.setattr(D, "encode_images", never); monkeypatch.setattr(D, "_encode_dataset", never)
+    res = last_json(run(["train", str(tmp_path / "t2i.yaml"), "--no-progress"])[0])
+    monkeypatch.undo()
+    assert res["task"] == "t2i" and res["dataset"] == "folder" and res["step"] == 3 and math.isfinite(res["metrics"]["t2i_nll"])
+    log = [json.loads(l) for l in (tmp_path / "t2i" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3] and all(math.isfinite(r["loss"]) for r in log)
+    # (b) the records it trained on are the files' rows, which are what encoding the folder's splits again gives
+    from lgvq.downstream import DownstreamTrainer, build_task_codes, load_downstream_config, load_vq
+    tr = DownstreamTrainer(load_downstream_config(tmp_path / "t2i.yaml"), resume=True, progress=False)
+    assert torch.equal(tr.data.codes, train["indices"].flatten(1)) and tr.data.captions == train["captions"]
+    assert torch.equal(tr.data.test_codes, val["indices"].flatten(1)) and tr.data.test_captions == val["captions"]
+    assert tr.data.grid == (8, 8) and len(tr.data.test_images) == min(8, len(val["indices"]))
+    vq = load_vq(ck)
+    again = build_task_codes(load_downstream_config(tmp_path / "t2i.yaml", ["task.train_codes=null", "task.test_codes=null"]), vq)
+    assert torch.equal(again.codes, tr.data.codes) and torch.equal(again.test_codes, tr.data.test_codes)
+    assert again.captions == tr.data.captions and again.test_captions == tr.data.test_captions
+    # ... and other valid indices in the file are what the run reads (nothing is recomputed from the images)
+    K, meta = train["num_codes"], {k: v for k, v in train.items() if k != "indices"}
+    def write(path, indices, **changes):
+        "A codes file as lgvq encode writes it, with `changes` to its metadata (which save_codes itself would refuse)."
+        m = {"format": CODES_FORMAT, **{k: json.dumps(v) for k, v in {**meta, **changes}.items()}}
+        save_file({"indices": indices.contiguous()}, str(path), metadata=m)
+        return path
+    other = torch.randint(0, K, train["indices"].shape, generator=torch.Generator().manual_seed(random.getrandbits(31)))
+    got = build_task_codes(load_downstream_config(tmp_path / "t2i.yaml", [f"task.train_codes={write(tmp_path / 'o.safetensors', other)}"]), vq)
+    assert torch.equal(got.codes, other.flatten(1)) and not torch.equal(got.codes, tr.data.codes)
+    # (c) files that do not fit: each is a ValueError naming the key, from the trainer and from the CLI
+    run(["encode", str(cks[0]), "--split", "train", "--out", str(tmp_path / "old.safetensors"), "--no-progress"])
+    bad = lambda i: tmp_path / f"bad{i}.safetensors"
+    cases = [("train", write(bad(0), train["indices"] + K), rf"task.train_codes: .* indices in \[\d+, \d+\], expected \[0, {K}\)"),
+             ("train", write(bad(1), train["indices"], num_codes=K + 1), f"task.train_codes: .* a codebook of {K + 1} codes, expected {K}"),
+             ("train", write(bad(2), train["indices"], captions=train["captions"][:-1]),
+              rf"task.train_codes: .* {len(train['captions'])} code grids but {len(train['captions']) - 1} caption lists"),
+             ("train", write(bad(3), train["indices"][:, :, :4]), "task.train_codes: .* code grids of 8x4, expected 8x8"),
+             ("train", tmp_path / "old.safetensors", f"task.train_codes: .* another tokenizer .*{cks[0].name}"),
+             ("test", files["train"], r"task.test_codes: .* (\d+ code grids, but data's test split has \d+ images|row \d+ has the captions)")]
+    for key, path, msg in cases:
+        over = [f"task.{key}_codes={path}"]
+        with pytest.raises(ValueError, match=msg): build_task_codes(load_downstream_config(tmp_path / "t2i.yaml", over), vq)
+    _, err = run(["train", str(tmp_path / "t2i.yaml"), f"task.train_codes={tmp_path / 'old.safetensors'}",
+                  f"run.out_dir={tmp_path / 'never'}", "--no-progress"], code=2)
+    assert "lgvq train: error: task.train_codes:" in err and "another tokenizer" in err and not (tmp_path / "never" / "checkpoints").exists()
