@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, report, table  # noqa: E402
 
 from lgvq.data import CaptionedShapes, ImageCaptionFolder  # noqa: E402
-from lgvq.train import TrainConfig, Trainer, apply_overrides  # noqa: E402
+from lgvq.config import TrainConfig, apply_overrides  # noqa: E402
+from lgvq.train import Trainer
 
 ROOT = Path(__file__).parents[1]
 CONFIG = "shapes_vqgan_lg.yaml"

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import report, table  # noqa: E402
 
 from lgvq.data import CaptionedShapes, collate  # noqa: E402
-from lgvq.train import TrainConfig, Trainer, apply_overrides  # noqa: E402
+from lgvq.config import TrainConfig, apply_overrides  # noqa: E402
+from lgvq.train import Trainer
 
 ROOT = Path(__file__).parents[1]
 

@@ -14,7 +14,8 @@ _PUBLIC = {
     "TransferQuantizer": "transfer",                                                                # 05_transfer
     "VQModel": "models", "ModelConfig": "models",                                                   # 06_models
     "CaptionedShapes": "data", "ImageCaptionFolder": "data",                                        # 07_data
-    "TrainConfig": "train", "load_config": "train", "Trainer": "train",                             # 09_train
+    "TrainConfig": "config", "load_config": "config",                                              # 08a_config
+    "Trainer": "train",                                                                             # 09_train
     "from_pretrained": "workflow",                                                                  # 12_workflow
 }
 __all__ = sorted(_PUBLIC)

@@ -867,7 +867,8 @@ def shapes_text(cache_dir=".cache/text", dtype=torch.float16):
 def load_vq_pair(steps: int = 800, cache_root="runs/cache", configs=("configs/shapes_vqgan.yaml", "configs/shapes_vqgan_lg.yaml"),
                  seed: int = 0, progress: bool = False) -> dict:
     "Train (or reuse) the baseline and the guided CPU-scale VQ-GANs with the same steps and seed: {'vqgan': …, 'vqgan_lg': …}."
-    from lgvq.train import load_config, train_cached
+    from lgvq.config import load_config
+    from lgvq.train import train_cached
     out = {}
     for path in configs:
         cfg = load_config(path, [f"optim.steps={check_int(steps, 'steps', min=1)}", f"run.seed={seed}"])
@@ -877,8 +878,11 @@ def load_vq_pair(steps: int = 800, cache_root="runs/cache", configs=("configs/sh
 # %% ../nbs/10_downstream.ipynb #b86fe217
 def load_vq(checkpoint) -> nn.Module:
     "A frozen VQ model from a trainer checkpoint folder (`.../checkpoints/step_XXXXXXX`), built from its saved config."
-    from lgvq.train import TrainConfig, build_model, build_text, load_checkpoint, restore
-    from lgvq.train import build_dataset, dataset_captions, needs_text
+    from lgvq.config import TrainConfig
+    from lgvq.train import build_model, build_text
+    from lgvq.checkpoint import load_checkpoint, restore
+    from lgvq.config import build_dataset, dataset_captions
+    from lgvq.train import needs_text
     ck = load_checkpoint(checkpoint)
     cfg = TrainConfig.from_dict(ck["state"]["config"])
     enc = build_text(cfg.text)[0] if needs_text(cfg) else None
@@ -953,16 +957,16 @@ class TaskEvalConfig:
 @dataclass
 class DownstreamRunConfig:
     task: TaskSection = field(default_factory=TaskSection)
-    run: Any = None                    # lgvq.train.RunConfig
+    run: Any = None                    # lgvq.config.RunConfig
     data: TaskDataConfig = field(default_factory=TaskDataConfig)
-    text: Any = None                   # lgvq.train.TextConfig
+    text: Any = None                   # lgvq.config.TextConfig
     model: HeadConfig = field(default_factory=HeadConfig)
     optim: TaskOptimConfig = field(default_factory=TaskOptimConfig)
     eval: TaskEvalConfig = field(default_factory=TaskEvalConfig)
 
     @classmethod
     def sections(cls) -> dict:
-        from lgvq.train import RunConfig, TextConfig
+        from lgvq.config import RunConfig, TextConfig
         return {"task": TaskSection, "run": RunConfig, "data": TaskDataConfig, "text": TextConfig, "model": HeadConfig,
                 "optim": TaskOptimConfig, "eval": TaskEvalConfig}
 
@@ -970,7 +974,7 @@ class DownstreamRunConfig:
     def from_dict(cls, d: dict, base_dir=None) -> "DownstreamRunConfig":
         "Build and validate from a nested dict; relative `task.vq` paths are also looked up from `base_dir`."
         import difflib
-        from lgvq.train import _from_dict
+        from lgvq.config import _from_dict
         if not isinstance(d, dict): raise ValueError(f"config: expected a mapping, got {type(d).__name__}")
         secs = cls.sections()
         for k in d:
@@ -1015,7 +1019,7 @@ def _resolve_path(value: str, base_dir) -> Path | None:
 
 def find_vq_checkpoint(path) -> Path | None:
     "The checkpoint in `path`: itself (a step_ folder), else the newest of path/checkpoints or path; None if none."
-    from lgvq.train import list_checkpoints
+    from lgvq.checkpoint import list_checkpoints
     p = Path(path)
     if (p / "state.json").is_file(): return p
     found = list_checkpoints(p / "checkpoints") or list_checkpoints(p)
@@ -1123,7 +1127,7 @@ def is_downstream_config(path) -> bool:
 
 def load_downstream_config(path, overrides=()) -> DownstreamRunConfig:
     "Read a downstream YAML config, apply `section.key=value` overrides, validate."
-    from lgvq.train import apply_overrides
+    from lgvq.config import apply_overrides
     p = Path(path).expanduser()
     d = apply_overrides(_read_yaml(p), overrides)
     d.setdefault("run", {}).setdefault("name", p.stem)
@@ -1132,7 +1136,8 @@ def load_downstream_config(path, overrides=()) -> DownstreamRunConfig:
 # %% ../nbs/10_downstream.ipynb #d212b07e
 def resolve_vq(cfg: DownstreamRunConfig, progress: bool = True) -> tuple[nn.Module, Path]:
     "(frozen VQ model, its checkpoint folder) for `cfg.task.vq`: a checkpoint folder, or a VQ config (train_cached)."
-    from lgvq.train import load_config, train_cached
+    from lgvq.config import load_config
+    from lgvq.train import train_cached
     if not isinstance(cfg, DownstreamRunConfig): raise ValueError(f"cfg: expected a DownstreamRunConfig, got {type(cfg).__name__}")
     p = Path(cfg.task.vq)
     if p.is_file():
@@ -1190,7 +1195,7 @@ def open_task_datasets(cfg: DownstreamRunConfig) -> tuple | None:
         cls = {"cocoqa": COCOQA, "refcoco": RefCOCO}[d.dataset]
         test = d.test_split or TEST_SPLITS[d.dataset][0]
         return cls(d.root, "train", size=d.size, seed=seed), cls(d.root, test, size=d.size, seed=seed)
-    from lgvq.train import DataConfig, build_dataset
+    from lgvq.config import DataConfig, build_dataset
     dc = DataConfig(dataset=d.dataset, root=d.root, size=d.size, val_fraction=d.val_fraction)
     return None if cfg.task.train_codes else build_dataset(dc, "train", seed), build_dataset(dc, "val", seed)
 
@@ -1306,7 +1311,8 @@ class DownstreamTrainer:
     "Train one downstream model (`cfg.task.kind`) on the codes of a frozen VQ model; checkpoints, resume, log, eval."
     def __init__(self, cfg: DownstreamRunConfig, resume: bool | str = False, progress: bool = True):
         from lgvq.core import get_device
-        from lgvq.train import build_text, list_checkpoints, load_checkpoint, restore
+        from lgvq.train import build_text
+        from lgvq.checkpoint import list_checkpoints, load_checkpoint, restore
         if not isinstance(cfg, DownstreamRunConfig): raise ValueError(f"cfg: expected a DownstreamRunConfig, got {type(cfg).__name__}")
         self.cfg, self.progress, t = cfg, progress, cfg.task
         self.device = get_device(cfg.run.device)
@@ -1371,7 +1377,7 @@ class DownstreamTrainer:
 # %% ../nbs/10_downstream.ipynb #d203bb1f
 def _semantic(self: DownstreamTrainer):
     "Train (or restore from the resume checkpoint) the semantic-map VQ model and encode the maps."
-    from lgvq.train import restore
+    from lgvq.checkpoint import restore
     cfg, d = self.cfg, self.data
     seed_everything(cfg.run.seed)
     svq = semantic_vq(resolution=cfg.data.size, num_codes=cfg.task.semantic_codes).to(self.device)
@@ -1430,7 +1436,7 @@ def _ds_autocast(self: DownstreamTrainer):
     return contextlib.nullcontext()
 
 def _ds_save(self: DownstreamTrainer) -> Path:
-    from lgvq.train import git_commit, save_checkpoint
+    from lgvq.checkpoint import git_commit, save_checkpoint
     state = {"config": self.cfg.to_dict(), "vq_checkpoint": str(self.vq_checkpoint), "git": git_commit()}
     return save_checkpoint(self.out_dir / "checkpoints", self.step, self.modules, {"opt": self.opt}, state,
                            keep_last=self.cfg.run.keep_last)
@@ -1438,7 +1444,7 @@ def _ds_save(self: DownstreamTrainer) -> Path:
 def _ds_fit(self: DownstreamTrainer) -> dict:
     "Train to `optim.steps`; return the last log record."
     from tqdm.auto import tqdm
-    from lgvq.train import git_commit
+    from lgvq.checkpoint import git_commit
     cfg, o = self.cfg, self.cfg.optim
     self.out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(self.out_dir / "run.json") as tmp:

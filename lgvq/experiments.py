@@ -87,7 +87,7 @@ def experiment_config(dataset: str, variant: str, scale: str, seed: int, steps: 
                       data_root: str = "", extra=(), name: str | None = None):
     """TrainConfig of `configs/<dataset>_<variant>.yaml` at `scale` for `seed` (`steps`=0: the scale's default).
     `extra` overrides come last (ablations); `name` defaults to the config's stem plus a tag of the extras."""
-    from lgvq.train import load_config
+    from lgvq.config import load_config
     st = check_experiment(scale, dataset, data_root)
     root = repo_root()
     path = root / "configs" / f"{dataset}_{variant}.yaml"
@@ -160,7 +160,8 @@ def probed_run(dataset: str, variant: str, scale: str, seed: int, steps: int = 0
                encoder=None, cache=None, datasets=None):
     """One seed's `variant` ("vqgan" or "vqgan_lg") trained (or reused) and its alignment probe trained (or reused),
     exactly as `language_results` makes them. Returns (model, probe head, probe metrics, (z_val, val captions))."""
-    from lgvq.train import build_dataset, build_text, train_cached
+    from lgvq.config import build_dataset
+    from lgvq.train import build_text, train_cached
     from lgvq.core import check_int
     check_choice(variant, "variant", ("vqgan", "vqgan_lg"))
     check_int(seed, "seed", min=0); check_int(probe_steps, "probe_steps", min=0)
@@ -184,7 +185,8 @@ def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_step
     model's own head. Returns (results {row: [metrics per seed]}, examples {name: (head, z_val, captions)} of the
     first seed, the text encoder, the feature cache)."""
     from lgvq.probe import language_metrics
-    from lgvq.train import build_dataset, build_text
+    from lgvq.config import build_dataset
+    from lgvq.train import build_text
     check_experiment(scale, dataset, data_root)
     tag = " strict" if strict else ""
     results = {f"baseline (probe{tag})": [], f"LG (probe{tag})": []}

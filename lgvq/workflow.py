@@ -20,7 +20,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .core import atomic_path, check_choice, check_int, check_tensor, get_device
-from .train import DataConfig, TrainConfig, build_dataset, load_config, load_checkpoint, model_config, rng_state, set_rng_state
+from .config import DataConfig, TrainConfig, build_dataset, load_config, model_config
+from .checkpoint import load_checkpoint, rng_state, set_rng_state
 
 # %% auto #0
 __all__ = ['MAX_WORDS', 'CHECK_VERSION', 'CODES_FORMAT', 'PRETRAINED_FORMAT', 'VQCT_EXPORT', 'preview_indices', 'reconstruct',
@@ -28,8 +29,7 @@ __all__ = ['MAX_WORDS', 'CHECK_VERSION', 'CODES_FORMAT', 'PRETRAINED_FORMAT', 'V
            'nearest_words', 'nearest_words_markdown', 'preview_set', 'run_preview', 'write_pictures', 'keep_rng',
            'checkpoint_pictures', 'tensorboard_writer', 'log_scalars', 'check_data', 'data_fingerprint',
            'check_data_cached', 'format_bad', 'check_before_training', 'encode_dataset', 'save_codes', 'load_codes',
-           'tokenizer_fingerprint', 'reconstruct_files', 'save_pretrained', 'from_pretrained', 'load_tokenizer',
-           'add_commands']
+           'tokenizer_fingerprint', 'reconstruct_files', 'save_pretrained', 'from_pretrained']
 
 # %% ../nbs/12_workflow.ipynb #4000776a
 def preview_indices(n: int, k: int) -> list[int]:
@@ -46,13 +46,13 @@ def _check_vq(model, name: str = "model"):
     return model
 
 def _as_config(cfg, name: str = "cfg") -> TrainConfig:
-    "`cfg` as an lgvq.train.TrainConfig (a same-named class of a notebook session is converted through its dict)."
+    "`cfg` as an lgvq.config.TrainConfig (a same-named class of a notebook session is converted through its dict)."
     if isinstance(cfg, TrainConfig): return cfg
     if type(cfg).__name__ == "TrainConfig" and callable(getattr(cfg, "to_dict", None)): return TrainConfig.from_dict(cfg.to_dict())
     raise ValueError(f"{name}: expected a TrainConfig, got {type(cfg).__name__}")
 
 def _as_data(d, name: str = "d") -> DataConfig:
-    "`d` as an lgvq.train.DataConfig (a same-named dataclass of a notebook session is converted field by field)."
+    "`d` as an lgvq.config.DataConfig (a same-named dataclass of a notebook session is converted field by field)."
     if isinstance(d, DataConfig): return d
     if type(d).__name__ == "DataConfig" and hasattr(d, "__dataclass_fields__"): return DataConfig(**asdict(d))
     raise ValueError(f"{name}: expected a DataConfig, got {type(d).__name__}")
@@ -559,78 +559,3 @@ def from_pretrained(folder, device: str | torch.device = "cpu"):
         raise ValueError(f"folder: model.safetensors does not match config.json (missing {missing[:5]}, unexpected {unexpected[:5]})")
     model.pretrained_config = meta
     return model.eval().requires_grad_(False).to(get_device(device))
-
-# %% ../nbs/12_workflow.ipynb #304d1d32
-def load_tokenizer(path):
-    "(model, TrainConfig) from a checkpoint folder of `lgvq train` or a folder written by `save_pretrained`."
-    if not isinstance(path, (str, os.PathLike)): raise ValueError(f"CHECKPOINT: expected a folder path, got {type(path).__name__}")
-    p = Path(path).expanduser()
-    if (p / "config.json").is_file() and not (p / "state.json").is_file():
-        model = from_pretrained(p)
-        return model, TrainConfig.from_dict(model.pretrained_config["train_config"])
-    if not p.is_dir():
-        raise ValueError(f"CHECKPOINT: expected a checkpoint folder (runs/NAME/checkpoints/step_XXXXXXX) or an exported "
-                         f"tokenizer folder, got {str(p)!r} (no such folder)")
-    from lgvq.downstream import load_vq
-    model = load_vq(p)
-    return model, TrainConfig.from_dict(load_checkpoint(p)["state"]["config"])
-
-def _cmd_check_data(a):
-    cfg = load_config(a.config, a.overrides)
-    rep = check_data(cfg.data, progress=not a.no_progress)
-    for b in rep["bad"]: print(f"BAD {b['file']}: {b['reason']}")
-    print(json.dumps({**{k: v for k, v in rep.items() if k != "bad"}, "bad": len(rep["bad"])}))
-    if rep["bad"]: sys.exit(1)
-
-def _cmd_encode(a):
-    from lgvq.train import apply_overrides
-    check_choice(a.split, "--split", ("train", "val", "test"))
-    if not str(a.out).endswith(".safetensors"): raise ValueError(f"--out: expected a file path ending in .safetensors, got {a.out!r}")
-    if Path(a.out).expanduser().is_dir(): raise ValueError(f"--out: expected a file path, got the folder {a.out!r}")
-    for o in a.overrides:
-        if not o.startswith("data."): raise ValueError(f"override: expected data.key=value (the data to encode), got {o!r}")
-    check_int(a.batch_size, "--batch-size", min=1)
-    model, cfg = load_tokenizer(a.checkpoint)
-    cfg = TrainConfig.from_dict(apply_overrides(cfg.to_dict(), a.overrides))
-    model.to(get_device(cfg.run.device))
-    ds = build_dataset(cfg.data, a.split, cfg.run.seed)
-    res = encode_dataset(model, ds, a.batch_size, progress=not a.no_progress)
-    root = Path(cfg.data.root).expanduser() if cfg.data.root else None
-    paths = [Path(p).relative_to(root).as_posix() if root and p and Path(p).is_relative_to(root) else p for p in res["paths"]]
-    out = save_codes(a.out, res["indices"], res["captions"], paths, checkpoint=str(a.checkpoint), split=a.split,
-                     dataset=cfg.data.dataset, root=cfg.data.root, image_size=cfg.data.size, num_codes=model_config(cfg).num_codes,
-                     fingerprint=tokenizer_fingerprint(model))
-    print(json.dumps({"out": str(out), "images": len(ds), "grid": list(res["indices"].shape[1:]), "split": a.split}))
-
-def _cmd_reconstruct(a):
-    model, cfg = load_tokenizer(a.checkpoint)
-    model.to(get_device(cfg.run.device))
-    out = reconstruct_files(model, a.images, a.out, cfg.data.size, progress=not a.no_progress)
-    print(json.dumps({"out": str(Path(a.out).expanduser()), "images": len(out), "size": cfg.data.size}))
-
-def _cmd_export(a):
-    from lgvq.downstream import load_vq
-    p = Path(a.checkpoint).expanduser()
-    if not (p / "state.json").is_file():
-        raise ValueError(f"CHECKPOINT: expected a checkpoint folder of lgvq train (with state.json), got {str(p)!r}")
-    cfg = TrainConfig.from_dict(load_checkpoint(p)["state"]["config"])
-    if cfg.vqct.enabled: raise ValueError(VQCT_EXPORT)
-    out = save_pretrained(load_vq(p), a.dir, cfg)
-    print(json.dumps({"out": str(out), "files": sorted(f.name for f in out.iterdir())}))
-
-def add_commands(sub) -> dict:
-    "Register check-data, encode, reconstruct and export on the `lgvq` subparsers `sub`; return {name: handler}."
-    c = sub.add_parser("check-data", help="decode every image and caption of a config's dataset once; list the bad files")
-    c.add_argument("config"); c.add_argument("overrides", nargs="*", help="section.key=value")
-    c.add_argument("--no-progress", action="store_true")
-    e = sub.add_parser("encode", help="write the code grids (and captions) of a dataset split to a .safetensors file")
-    e.add_argument("checkpoint"); e.add_argument("overrides", nargs="*", help="data.key=value: another dataset to encode")
-    e.add_argument("--split", default="train", help="train (default) | val | test")
-    e.add_argument("--out", required=True, help="output file, .safetensors")
-    e.add_argument("--batch-size", type=int, default=32); e.add_argument("--no-progress", action="store_true")
-    r = sub.add_parser("reconstruct", help="reconstruct image files through a trained tokenizer")
-    r.add_argument("checkpoint"); r.add_argument("images", nargs="+", metavar="IMAGE")
-    r.add_argument("--out", required=True, help="output folder"); r.add_argument("--no-progress", action="store_true")
-    x = sub.add_parser("export", help="save a checkpoint's tokenizer as a plain folder (from_pretrained loads it)")
-    x.add_argument("checkpoint"); x.add_argument("dir")
-    return {"check-data": _cmd_check_data, "encode": _cmd_encode, "reconstruct": _cmd_reconstruct, "export": _cmd_export}

@@ -88,7 +88,7 @@ EXPECTED = {"t2i": {"t2i_nll", "t2i_fd", "t2i_agreement"}, "completion": {"compl
 @pytest.fixture(scope="module")
 def vq_run(tmp_path_factory):
     "A tiny VQ model trained by `lgvq train` (its run folder is given to the downstream configs) + a shared text cache."
-    from lgvq.train import main
+    from lgvq.cli import main
     d = tmp_path_factory.mktemp("vq")
     (d / "vq.yaml").write_text(yaml.safe_dump({**TINY_VQ, "run": {**TINY_VQ["run"], "out_dir": str(d / "run")}}))
     main(["train", str(d / "vq.yaml"), "--no-progress"])
@@ -103,7 +103,7 @@ def tiny_overrides(vq_dir, text_dir, out_dir, **over):
 
 
 def run_cli(args) -> dict:
-    from lgvq.train import main
+    from lgvq.cli import main
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf): main(["train", *args, "--no-progress"])
     return json.loads(buf.getvalue().strip().splitlines()[-1])
@@ -127,7 +127,7 @@ def test_every_shipped_shapes_task_trains_through_the_cli(kind, vq_run, tmp_path
 
 
 def _final_weights(out_dir):
-    from lgvq.train import list_checkpoints, load_checkpoint
+    from lgvq.checkpoint import list_checkpoints, load_checkpoint
     return load_checkpoint(list_checkpoints(Path(out_dir) / "checkpoints")[-1])["weights"]
 
 
@@ -135,7 +135,7 @@ def _final_weights(out_dir):
 @pytest.mark.parametrize("kind", ["t2i", "semantic"])
 def test_resume_after_interruption_equals_uninterrupted(kind, vq_run, tmp_path, monkeypatch):
     from lgvq.downstream import DownstreamTrainer
-    from lgvq.train import list_checkpoints
+    from lgvq.checkpoint import list_checkpoints
     vq_dir, text_dir = vq_run
     cfg = str(ROOT / "configs" / f"shapes_{kind}.yaml")
     over = lambda out: tiny_overrides(vq_dir, text_dir, out, **{"optim.steps": 5})

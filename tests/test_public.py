@@ -38,7 +38,8 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     """Every ```python block of the README runs as written, in order, in a folder holding what the README's commands
     before it make (`lgvq export … my_tokenizer/`, `lgvq encode … --out train_codes.safetensors`)."""
     import torch
-    from lgvq.train import TrainConfig, build_model
+    from lgvq.config import TrainConfig
+    from lgvq.train import build_model
     from lgvq.workflow import save_codes, save_pretrained
     blocks = python_blocks((ROOT / "README.md").read_text())
     assert blocks, "the README has no ```python block"

@@ -12,7 +12,9 @@ import pytest
 import torch
 import yaml
 
-from lgvq.train import TrainConfig, Trainer, apply_overrides, list_checkpoints, load_checkpoint
+from lgvq.config import TrainConfig, apply_overrides
+from lgvq.train import Trainer
+from lgvq.checkpoint import list_checkpoints, load_checkpoint
 
 TINY = {"run": {"name": "tiny", "log_every": 1, "ckpt_every": 100},
         "data": {"size": 16, "n": 48, "batch_size": 4},
@@ -52,7 +54,7 @@ def test_resume_reaches_the_same_weights(tmp_path):
 
 KILL_SCRIPT = """
 import sys, torch, torch.nn as nn
-from lgvq.train import save_checkpoint
+from lgvq.checkpoint import save_checkpoint
 small = nn.Linear(4, 4)
 save_checkpoint(sys.argv[1], 3, {"model": small}, {}, {"note": "good"})
 print("saved", flush=True)
@@ -96,7 +98,7 @@ def test_two_processes_equal_one_with_double_batch(tmp_path):
     Trainer(TrainConfig.from_dict(one), progress=False).fit()     # the cache is filled here, reused below
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "-m", "lgvq.train", "train", str(tmp_path / "two.yaml"), "--no-progress"]
+           "-m", "lgvq.cli", "train", str(tmp_path / "two.yaml"), "--no-progress"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert res.returncode == 0, res.stderr[-4000:]
     a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
@@ -110,7 +112,7 @@ def test_two_processes_equal_one_with_double_batch(tmp_path):
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_config_is_valid(path, tmp_path):
     "Every shipped config parses with no unknown key; paper-scale ones only need their dataset root to exist."
-    from lgvq.train import load_config
+    from lgvq.config import load_config
     d = yaml.safe_load(path.read_text())
     if "task" in d:                                               # a downstream config (lgvq.downstream)
         from lgvq.downstream import TASK_DATASETS, load_downstream_config
@@ -133,7 +135,7 @@ def test_every_config_is_valid(path, tmp_path):
     assert cfg.guide.variant == ("released" if paper else "lgvq")
     assert ("Reproduces the authors' released code" in path.read_text()) == paper
     if paper:
-        from lgvq.train import model_config
+        from lgvq.config import model_config
         assert (cfg.guide.width, cfg.guide.heads, cfg.guide.mtp_width) == (256, 1, 512)
         v = cfg.vqct
         assert (v.layers, v.hidden, v.dropout, v.adjective_topk, v.weighted, v.code_width, v.min_count) == (2, 256, 0.5, 2, "count", "full", 11)

@@ -14,7 +14,8 @@ import torch
 import yaml
 from PIL import Image
 
-from lgvq.train import list_checkpoints, main
+from lgvq.checkpoint import list_checkpoints
+from lgvq.cli import main
 
 TINY = {"run": {"name": "mine", "log_every": 1, "ckpt_every": 2},
         "data": {"dataset": "folder", "size": 16, "batch_size": 4, "val_fraction": 0.25},
@@ -80,7 +81,7 @@ def test_check_data(tmp_path):
     assert any(str(tmp_path / "imgs" / broken) in l and "cannot decode image" in l for l in bad), bad
     assert any(str(tmp_path / "imgs" / gone) in l and "image file not found" in l for l in bad), bad
     # the console entry point: exit status 1, and a config typo is a one-line error with status 2
-    r = subprocess.run([sys.executable, "-m", "lgvq.train", "check-data", str(tmp_path / "c.yaml"), "--no-progress"],
+    r = subprocess.run([sys.executable, "-m", "lgvq.cli", "check-data", str(tmp_path / "c.yaml"), "--no-progress"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and r.stdout.count("BAD ") == 2, r.stderr[-2000:]
     _, err = run(["check-data", str(tmp_path / "c.yaml"), "data.sise=16"], code=2)
