@@ -11,6 +11,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import (all_reduce_, check_choice, check_int, check_number, check_tensor, from_tokens,
                        is_distributed, to_tokens)
@@ -155,7 +156,8 @@ def cvq_contrastive_loss(flat: torch.Tensor, codebook: torch.Tensor, tau: float 
     return F.cross_entropy(logits, torch.zeros(K, dtype=torch.long, device=logits.device))
 
 # %% ../nbs/02_quantize.ipynb #0d88a7f0
-def _vq_forward(self: VectorQuantizer, z: torch.Tensor) -> QuantizerOutput:
+@patch
+def forward(self: VectorQuantizer, z: torch.Tensor) -> QuantizerOutput:
     "Quantize `z` `(B, C, H, W)` or `(B, N, C)` with C == dim."
     tokens, grid = to_tokens(z, "z", self.dim)                                 # (B, N, C)
     check_tensor(tokens, "z", finite=True)
@@ -180,8 +182,6 @@ def _vq_forward(self: VectorQuantizer, z: torch.Tensor) -> QuantizerOutput:
     return QuantizerOutput(from_tokens(z_q.reshape(B, N, C), grid),
                            idx.reshape(B, *grid) if grid else idx.reshape(B, N),
                            loss, _perplexity(counts), (counts > 0).float().mean())
-
-VectorQuantizer.forward = _vq_forward
 
 # %% ../nbs/02_quantize.ipynb #7eb007f0
 class GumbelQuantizer(nn.Module):
