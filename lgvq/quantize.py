@@ -18,8 +18,8 @@ from .core import (all_reduce_, check_choice, check_int, check_number, check_ten
 from .kernels import METRICS, nearest_code
 
 # %% auto #0
-__all__ = ['QuantizerOutput', 'CodebookUsage', 'codebook_usage', 'CodeCounter', 'VectorQuantizer', 'cvq_contrastive_loss',
-           'GumbelQuantizer', 'toy_mixture', 'fit_quantizer', 'plot_toy_codebooks']
+__all__ = ['QuantizerOutput', 'usage_stats', 'CodebookUsage', 'codebook_usage', 'CodeCounter', 'VectorQuantizer',
+           'cvq_contrastive_loss', 'GumbelQuantizer', 'toy_mixture', 'fit_quantizer', 'plot_toy_codebooks']
 
 # %% ../nbs/02_quantize.ipynb #a1937b96
 class QuantizerOutput(NamedTuple):
@@ -29,14 +29,25 @@ class QuantizerOutput(NamedTuple):
     perplexity: torch.Tensor   # scalar: exp(entropy) of the batch's code distribution
     usage: torch.Tensor        # scalar: fraction of codes used in the batch
 
+def usage_stats(counts: torch.Tensor, num_codes: int | None = None,
+                dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    "(perplexity, fraction of the codes used) of per-code `counts` as `dtype` scalars; zero counts may be omitted given `num_codes`."
+    c = counts.to(dtype)
+    p = c / (c.sum() if counts.is_floating_point() else counts.sum()).clamp_min(1)     # integer counts: an exact total
+    perplexity = torch.exp(-torch.where(p > 0, p * p.log(), 0).sum())                # 0 log 0 = 0, no epsilon
+    used = (counts > 0).sum().to(dtype) / (counts.numel() if num_codes is None else num_codes)
+    return perplexity, used
+
 class CodebookUsage(NamedTuple):
     fraction: float            # fraction of codes used at least once
     perplexity: float          # exp(entropy) of the code distribution
     counts: torch.Tensor       # (K,) long: how often each code was selected
 
-def _perplexity(counts: torch.Tensor) -> torch.Tensor:
-    p = counts.float() / counts.sum().clamp_min(1)
-    return torch.exp(-(p * torch.log(p.clamp_min(1e-12))).sum())
+    @classmethod
+    def from_counts(cls, counts: torch.Tensor, dtype: torch.dtype = torch.float32) -> "CodebookUsage":
+        "Usage of per-code `counts` (K,), computed in `dtype` by `usage_stats`."
+        perplexity, fraction = usage_stats(counts, dtype=dtype)
+        return cls(float(fraction), float(perplexity), counts)
 
 def codebook_usage(indices: torch.Tensor, num_codes: int) -> CodebookUsage:
     "Fraction of the `num_codes` codes used by `indices` (any shape), the perplexity, and per-code counts."
@@ -45,7 +56,7 @@ def codebook_usage(indices: torch.Tensor, num_codes: int) -> CodebookUsage:
     if int(indices.min()) < 0 or int(indices.max()) >= num_codes:
         raise ValueError(f"indices: expected values in [0, {num_codes}), got range [{int(indices.min())}, {int(indices.max())}]")
     counts = torch.bincount(indices.reshape(-1).long(), minlength=num_codes)
-    return CodebookUsage(float((counts > 0).float().mean()), float(_perplexity(counts)), counts)
+    return CodebookUsage.from_counts(counts)
 
 # %% ../nbs/02_quantize.ipynb #21239246
 class CodeCounter:
@@ -57,7 +68,7 @@ class CodeCounter:
         self.counts += codebook_usage(indices.cpu(), self.num_codes).counts
         return self
     def result(self) -> CodebookUsage:
-        return CodebookUsage(float((self.counts > 0).float().mean()), float(_perplexity(self.counts)), self.counts.clone())
+        return CodebookUsage.from_counts(self.counts.clone())
 
 # %% ../nbs/02_quantize.ipynb #55cef839
 class VectorQuantizer(nn.Module):
@@ -181,7 +192,7 @@ def forward(self: VectorQuantizer, z: torch.Tensor) -> QuantizerOutput:
         if self.restart == "cvq": _cvq_restart(self, flat.detach(), idx, counts)
     return QuantizerOutput(from_tokens(z_q.reshape(B, N, C), grid),
                            idx.reshape(B, *grid) if grid else idx.reshape(B, N),
-                           loss, _perplexity(counts), (counts > 0).float().mean())
+                           loss, *usage_stats(counts))
 
 # %% ../nbs/02_quantize.ipynb #7eb007f0
 class GumbelQuantizer(nn.Module):
@@ -216,7 +227,7 @@ class GumbelQuantizer(nn.Module):
         idx = logits.argmax(-1)
         counts = torch.bincount(idx.reshape(-1), minlength=self.num_codes)
         return QuantizerOutput(from_tokens(z_q, grid), idx.reshape(B, *grid) if grid else idx,
-                               loss, _perplexity(counts), (counts > 0).float().mean())
+                               loss, *usage_stats(counts))
 
 # %% ../nbs/02_quantize.ipynb #8a513bb8
 def toy_mixture(n: int, seed: int = 0, grid: int = 4, spread: float = 3.0, std: float = 0.2) -> torch.Tensor:

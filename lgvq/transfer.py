@@ -22,7 +22,7 @@ from fastcore.basics import patch
 
 from .core import atomic_path, check_choice, check_int, check_number, check_tensor, from_tokens, to_tokens
 from .kernels import METRICS, nearest_code
-from .quantize import CodebookUsage, QuantizerOutput, codebook_usage
+from .quantize import CodebookUsage, QuantizerOutput, codebook_usage, usage_stats
 
 # %% auto #0
 __all__ = ['SPACY_MODEL', 'ADJECTIVE_TEMPLATE', 'NOUN_TEMPLATE', 'GRAPH_WEIGHTS', 'TRANSFERS', 'Vocabulary', 'lexicon_tagger',
@@ -475,11 +475,9 @@ def forward(self: TransferQuantizer, z: torch.Tensor) -> QuantizerOutput:
     else:
         z_q, idx, loss = self._quantize_part(flat, torch.cat([E_a, E_n]))
     _, counts = torch.unique(idx, return_counts=True)                    # used tokens only (num_codes may be large)
-    p = counts.float() / idx.numel()
     return QuantizerOutput(from_tokens(z_q.reshape(B, N, C), grid),
                            idx.reshape(B, *grid) if grid else idx.reshape(B, N),
-                           loss, torch.exp(-(p * p.log()).sum()),
-                           torch.tensor(counts.numel() / self.num_codes, device=z.device))
+                           loss, *usage_stats(counts, self.num_codes))
 
 # %% ../nbs/05_transfer.ipynb #252b0cbe
 @patch
@@ -523,14 +521,11 @@ def lookup(self: TransferQuantizer, indices: torch.Tensor) -> torch.Tensor:
     return codes.permute(0, 3, 1, 2).contiguous() if k.ndim == 3 else codes
 
 # %% ../nbs/05_transfer.ipynb #5dfe08e9
-def _usage(counts: torch.Tensor) -> CodebookUsage:
-    p = counts.float() / counts.sum().clamp_min(1)
-    return CodebookUsage(float((counts > 0).float().mean()), float(torch.exp(-(p * p.clamp_min(1e-12).log()).sum())), counts)
-
 @patch
 def code_usage(self: TransferQuantizer, indices: torch.Tensor) -> dict[str, CodebookUsage]:
     "Usage of the code vectors behind `indices`: 'adjective' (K_a), 'noun' (K_n) and 'codes' (all K_a + K_n, paper Fig. 5)."
     a, n = self.split_indices(indices)
     ca = torch.bincount(a[a >= 0].reshape(-1).cpu(), minlength=self.num_adjectives)      # (K_a,)
     cn = torch.bincount(n[n >= 0].reshape(-1).cpu(), minlength=self.num_nouns)           # (K_n,)
-    return dict(adjective=_usage(ca), noun=_usage(cn), codes=_usage(torch.cat([ca, cn])))
+    return dict(adjective=CodebookUsage.from_counts(ca), noun=CodebookUsage.from_counts(cn),
+                codes=CodebookUsage.from_counts(torch.cat([ca, cn])))
