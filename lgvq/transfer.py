@@ -20,9 +20,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import atomic_path, check_choice, check_int, check_number, check_tensor, from_tokens, to_tokens
-from .kernels import METRICS, nearest_code
-from .quantize import CodebookUsage, QuantizerOutput, codebook_usage, usage_stats
+from .core import atomic_path, check_choice, check_int, check_number, check_tensor
+from .kernels import METRICS
+from .quantize import CodebookUsage, QuantizerOutput, _as_rows, _from_rows, codebook_usage, quantize_rows, usage_stats
 
 # %% auto #0
 __all__ = ['SPACY_MODEL', 'ADJECTIVE_TEMPLATE', 'NOUN_TEMPLATE', 'GRAPH_WEIGHTS', 'TRANSFERS', 'Vocabulary', 'lexicon_tagger',
@@ -441,43 +441,22 @@ def codebook(self: TransferQuantizer) -> torch.Tensor:
     "All K_a + K_n codes (adjectives first), (K_a+K_n, code_dim)."
     return torch.cat(self.codebooks())
 
-# %% ../nbs/05_transfer.ipynb #8cea23b1
-@patch
-def _quantize_part(self: TransferQuantizer, x: torch.Tensor, codebook: torch.Tensor, topk: int = 1):
-    "Nearest code (or mean of the `topk` nearest) of each row of x (M, d): (straight-through z_q (M, d), indices (M,), VQ loss)."
-    if self.metric == "cos": x, codebook = F.normalize(x, dim=-1), F.normalize(codebook, dim=-1)
-    if topk == 1:
-        idx, _ = nearest_code(x.detach(), codebook.detach(), self.metric, path=self.path, check_finite=False)
-        e = codebook.index_select(0, idx)                                # (M, d), differentiable in the codebook
-    else:                                                                # released VQCT adjectives: mean of the k nearest
-        xd, cd = x.detach(), codebook.detach()
-        score = 2 * xd @ cd.T - cd.pow(2).sum(1) if self.metric == "l2" else xd @ cd.T   # (M, K): larger = nearer
-        top = score.topk(topk, dim=1).indices                            # (M, k), nearest first
-        idx, e = top[:, 0], codebook[top].mean(1)                        # token: the nearest; code: the k-mean
-    code_term, commit = F.mse_loss(x.detach(), e), F.mse_loss(x, e.detach())
-    loss = code_term + self.beta * commit if self.beta_placement == "commitment" else self.beta * code_term + commit
-    return x + (e - x).detach(), idx, loss
-
 # %% ../nbs/05_transfer.ipynb #86d7f72f
 @patch
 def forward(self: TransferQuantizer, z: torch.Tensor) -> QuantizerOutput:
     "Quantize `z` `(B, C, H, W)` or `(B, N, C)` with C == dim against the generated codebooks."
-    tokens, grid = to_tokens(z, "z", self.dim)                           # (B, N, C)
-    check_tensor(tokens, "z", finite=True)
-    B, N, C = tokens.shape
-    flat = tokens.reshape(B * N, C)                                      # (M, C)
+    flat, layout = _as_rows(z, self.dim)                                 # (M, C)
     E_a, E_n = self.codebooks()
+    kw = dict(metric=self.metric, path=self.path, beta_placement=self.beta_placement)
     if self.split:
-        h = C // 2
-        q_a, k_a, l_a = self._quantize_part(flat[:, :h], E_a, self.adjective_topk)   # adjective half
-        q_n, k_n, l_n = self._quantize_part(flat[:, h:], E_n)            # noun half
-        z_q, idx, loss = torch.cat([q_a, q_n], 1), k_a * self.num_nouns + k_n, l_a + l_n
+        h = flat.shape[1] // 2
+        a = quantize_rows(flat[:, :h], E_a, self.beta, topk=self.adjective_topk, **kw)   # adjective half
+        n = quantize_rows(flat[:, h:], E_n, self.beta, **kw)                             # noun half
+        z_q, idx, loss = torch.cat([a.z_q, n.z_q], 1), a.indices * self.num_nouns + n.indices, a.loss + n.loss
     else:
-        z_q, idx, loss = self._quantize_part(flat, torch.cat([E_a, E_n]))
+        z_q, idx, loss = quantize_rows(flat, torch.cat([E_a, E_n]), self.beta, **kw)[:3]
     _, counts = torch.unique(idx, return_counts=True)                    # used tokens only (num_codes may be large)
-    return QuantizerOutput(from_tokens(z_q.reshape(B, N, C), grid),
-                           idx.reshape(B, *grid) if grid else idx.reshape(B, N),
-                           loss, *usage_stats(counts, self.num_codes))
+    return QuantizerOutput(*_from_rows(z_q, idx, layout), loss, *usage_stats(counts, self.num_codes))
 
 # %% ../nbs/05_transfer.ipynb #252b0cbe
 @patch
