@@ -66,12 +66,13 @@ def interleaved(fns: dict, repeats: int) -> dict:
     return {n: statistics.median(v) for n, v in samples.items()}
 
 
-# functions whose cumulative time is reported by --profile: (label, file suffix, function name)
+# functions whose cumulative time is reported by --profile: (label, file suffix, function name); "name@Class" is the
+# method `name` of lgvq class `Class` (defined in its body or attached with @patch), told apart from others of that name
 PROFILED = [
     ("Trainer.train_step (whole guided step)", "train.py", "_train_step"),
     ("autograd backward (generator + discriminator + adaptive weight)", "graph.py", "_engine_run_backward"),
-    ("VQModel.forward (encoder, quantizer, decoder, guide)", "models.py", "_forward"),
-    ("  LanguageGuide.forward", "losses.py", "_guide_forward"),
+    ("VQModel.forward (encoder, quantizer, decoder, guide)", "models.py", "forward@VQModel"),
+    ("  LanguageGuide.forward", "losses.py", "forward@LanguageGuide"),
     ("    VisualTokens.forward", "losses.py", "forward@VisualTokens"),
     ("    MaskedTextPredictor.forward (L_mtp)", "losses.py", "forward@MaskedTextPredictor"),
     ("      decoder + projections (masked_states)", "losses.py", "masked_states"),
@@ -80,10 +81,10 @@ PROFILED = [
     ("    mask_words", "text.py", "mask_words"),
     ("    TextFeatures.word_features", "text.py", "word_features"),
     ("    input checks (check_tensor)", "core.py", "check_tensor"),
-    ("VQGANLoss.generator_loss", "models.py", "_generator_loss"),
-    ("VQGANLoss.discriminator_loss", "models.py", "_discriminator_loss"),
+    ("VQGANLoss.generator_loss", "models.py", "generator_loss@VQGANLoss"),
+    ("VQGANLoss.discriminator_loss", "models.py", "discriminator_loss@VQGANLoss"),
     ("Adam steps (generator + discriminator)", "adam.py", "step"),
-    ("TextFeatureCache.get", "text.py", "_cache_get"),
+    ("TextFeatureCache.get", "text.py", "get@TextFeatureCache"),
 ]
 
 
@@ -97,19 +98,20 @@ def profile_step(lg, b, plain, steps, paper):
     for _ in range(steps): lg.train_step(b)
     pr.disable()
     st = pstats.Stats(pr).stats                              # {(file, line, name): (cc, nc, tt, ct, callers)}
-    # methods called `forward` are told apart by the line range of their class in losses.py
+    # a method "name@Class" is told apart from other functions of that name by its code's first line, which cProfile
+    # records: the same for a method defined in the class body and for one attached with @patch after it
+    import importlib
     import inspect
-    from lgvq import losses as L
-    spans = {}
-    for cls in (L.VisualTokens, L.MaskedTextPredictor):
-        src, start = inspect.getsourcelines(cls)
-        spans[cls.__name__] = (start, start + len(src))
+    def first_line(suffix, fn, owner):
+        cls = getattr(importlib.import_module("lgvq." + suffix.removesuffix(".py")), owner)
+        return inspect.unwrap(cls.__dict__[fn]).__code__.co_firstlineno
     def cum(suffix, name):
         fn, _, owner = name.partition("@")
+        want = first_line(suffix, fn, owner) if owner else None
         tot = 0.0
         for (file, line, f), (_, _, tt, ct, _) in st.items():
             if f != fn or not file.endswith(suffix): continue
-            if owner and not (spans[owner][0] <= line < spans[owner][1]): continue
+            if owner and line != want: continue
             tot += ct
         return tot / steps
     step_t = cum("train.py", "_train_step")

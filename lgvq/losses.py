@@ -11,6 +11,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import check_choice, check_int, check_number, check_tensor, is_distributed, to_tokens
 from .kernels import nearest_code
@@ -288,6 +289,15 @@ class LanguageGuide(nn.Module):
         return f"w_gsa={self.w_gsa}, w_mtp={self.w_mtp}, w_ras={self.w_ras}, text_dim={self.text_dim}, variant={self.variant!r}, {sw}"
 
 # %% ../nbs/04_losses.ipynb #f4bcfe9c
+@patch
+def relation_codes(self: LanguageGuide, z_q: torch.Tensor, vt: torch.Tensor) -> torch.Tensor:
+    "What L_ras relates at each of the N positions: (B, N, ·) from z_q and its visual tokens vt (B, 1+N, Dt)."
+    if self.ras_codes == "visual": return vt[:, 1:]
+    if self.ras_codes == "raw": return to_tokens(z_q, "z_q", self.code_dim)[0]
+    if self.ras_proj is None: raise ValueError("ras_codes: 'projected' needs a guide built with w_ras > 0")
+    return self.ras_proj(z_q)
+
+# %% ../nbs/04_losses.ipynb #294ac968
 def _check_text(self: LanguageGuide, z_q: torch.Tensor, text):
     TextFeatures = _text_types()[1]
     if not isinstance(text, TextFeatures):
@@ -309,14 +319,9 @@ def _check_finite(named: dict):
         if bool(torch.isfinite(total)): return
     for name, x in named.items(): check_tensor(x, name, finite=True)
 
-def _relation_codes(self: LanguageGuide, z_q: torch.Tensor, vt: torch.Tensor) -> torch.Tensor:
-    "What L_ras relates at each of the N positions: (B, N, ·) from z_q and its visual tokens vt (B, 1+N, Dt)."
-    if self.ras_codes == "visual": return vt[:, 1:]
-    if self.ras_codes == "raw": return to_tokens(z_q, "z_q", self.code_dim)[0]
-    if self.ras_proj is None: raise ValueError("ras_codes: 'projected' needs a guide built with w_ras > 0")
-    return self.ras_proj(z_q)
-
-def _guide_forward(self: LanguageGuide, z_q: torch.Tensor, text_features) -> dict:
+# %% ../nbs/04_losses.ipynb #e4ba2339
+@patch
+def forward(self: LanguageGuide, z_q: torch.Tensor, text_features) -> dict:
     "dict(gsa, mtp, ras, total) for quantized features z_q (B, C, H, W) or (B, N, C) and their captions' features."
     check_tensor(z_q, "z_q", ndim=(3, 4), dtype="floating")
     _check_text(self, z_q, text_features)
@@ -344,5 +349,3 @@ def _guide_forward(self: LanguageGuide, z_q: torch.Tensor, text_features) -> dic
                               self.max_length, check_finite=False)
     out["total"] = self.w_gsa * out["gsa"] + self.w_mtp * out["mtp"] + self.w_ras * out["ras"]
     return out
-
-LanguageGuide.forward, LanguageGuide.relation_codes = _guide_forward, _relation_codes

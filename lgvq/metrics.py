@@ -565,11 +565,9 @@ def plot_code_usage(usage: CodebookUsage | torch.Tensor, title: str | None = Non
     return fig if fig is not None else ax
 
 def codebook_usage_from_counts(counts: torch.Tensor) -> CodebookUsage:
-    "`CodebookUsage` (fraction used, perplexity, counts) from per-code counts `(K,)`."
+    "`CodebookUsage` (fraction used, perplexity, counts) from per-code counts `(K,)`, computed in float64."
     check_tensor(counts, "counts", ndim=1)
-    c = counts.double()
-    p = c / c.sum().clamp_min(1)
-    return CodebookUsage(float((c > 0).double().mean()), float(torch.exp(-(p * p.clamp_min(1e-300).log()).sum())), counts)
+    return CodebookUsage.from_counts(counts, torch.float64)
 
 # %% ../nbs/08_metrics.ipynb #b66c6974
 def word_code_mse(words: torch.Tensor, visual: torch.Tensor, word_mask: torch.Tensor,

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import check_choice, check_int, check_number, check_tensor
 from .quantize import GumbelQuantizer, QuantizerOutput, VectorQuantizer
@@ -284,11 +285,14 @@ class VQModel(nn.Module):
         return images
 
 # %% ../nbs/06_models.ipynb #17957de3
-def _encode(self: VQModel, images: torch.Tensor) -> QuantizerOutput:
+@patch
+def encode(self: VQModel, images: torch.Tensor) -> QuantizerOutput:
     "Quantized codes of `images`: the quantizer's output for encoder(images) (B, embed_dim, h, w)."
     return self.quantizer(self.encoder(self.check_images(images)))
 
-def _decode(self: VQModel, z_q: torch.Tensor) -> torch.Tensor:
+# %% ../nbs/06_models.ipynb #963cd6f1
+@patch
+def decode(self: VQModel, z_q: torch.Tensor) -> torch.Tensor:
     "Images from quantized features `z_q` (B, embed_dim, h, w)."
     check_tensor(z_q, "z_q", ndim=4, dtype="floating")
     want = getattr(self.decoder, "in_channels", None)
@@ -296,17 +300,23 @@ def _decode(self: VQModel, z_q: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"z_q: expected {want} channels (B, C, h, w), got {z_q.shape[1]} in shape {tuple(z_q.shape)}")
     return self.decoder(z_q)
 
+# %% ../nbs/06_models.ipynb #7e69a2a1
+@patch
 @torch.no_grad()
-def _encode_to_indices(self: VQModel, images: torch.Tensor) -> torch.Tensor:
+def encode_to_indices(self: VQModel, images: torch.Tensor) -> torch.Tensor:
     "Code grid (B, h, w) long of `images`; eval mode and no_grad, so no codebook state changes."
     with _eval_mode(self): return self.encode(images).indices
 
-def _decode_indices(self: VQModel, indices: torch.Tensor) -> torch.Tensor:
+# %% ../nbs/06_models.ipynb #e372cdfb
+@patch
+def decode_indices(self: VQModel, indices: torch.Tensor) -> torch.Tensor:
     "Images from a code grid `indices` (B, h, w) with values in [0, K)."
     check_tensor(indices, "indices", ndim=3, dtype=(torch.int64, torch.int32))
     return self.decode(codes_from_indices(self.quantizer, indices))
 
-def _forward(self: VQModel, images: torch.Tensor, text_features=None) -> VQOutput:
+# %% ../nbs/06_models.ipynb #c9802b25
+@patch
+def forward(self: VQModel, images: torch.Tensor, text_features=None) -> VQOutput:
     "Reconstruct `images` (B, C, H, W) in [-1, 1]; add the guide's losses when a guide is set and text is given."
     quant = self.encode(images)
     recon = self.decoder(quant.z_q)                         # (B, C, H, W)
@@ -318,9 +328,6 @@ def _forward(self: VQModel, images: torch.Tensor, text_features=None) -> VQOutpu
                              f"got {type(g).__name__}" + (f" with keys {sorted(g)}" if isinstance(g, dict) else ""))
         losses.update({f"guide/{k}": v for k, v in g.items()})
     return VQOutput(recon, quant, losses)
-
-VQModel.encode, VQModel.decode, VQModel.encode_to_indices = _encode, _decode, _encode_to_indices
-VQModel.decode_indices, VQModel.forward = _decode_indices, _forward
 
 # %% ../nbs/06_models.ipynb #459e6afe
 class ActNorm(nn.Module):
@@ -413,7 +420,8 @@ class LPIPS(nn.Module):
         return total
 
 # %% ../nbs/06_models.ipynb #ac15aae5
-def _lpips_load(self: LPIPS, vgg_weights, lpips_weights) -> LPIPS:
+@patch
+def _load(self: LPIPS, vgg_weights, lpips_weights) -> LPIPS:
     "Load torchvision VGG16 weights and the LPIPS linear layers from local files (see above for the formats)."
     sd = load_state_dict_file(vgg_weights)
     feats = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.") and int(k.split(".")[1]) < 30}
@@ -430,16 +438,18 @@ def _lpips_load(self: LPIPS, vgg_weights, lpips_weights) -> LPIPS:
         lin.weight.copy_(w.reshape(lin.weight.shape))
     return self
 
-def _find(folder: Path, names) -> Path | None:
-    return next((folder / n for n in names if (folder / n).is_file()), None)
-
-@classmethod
-def _from_files(cls, vgg_weights, lpips_weights) -> LPIPS:
+# %% ../nbs/06_models.ipynb #879e7241
+@patch(cls_method=True)
+def from_files(cls: LPIPS, vgg_weights, lpips_weights) -> LPIPS:
     "An LPIPS module with both weight files loaded."
     with torch.no_grad(): return cls()._load(vgg_weights, lpips_weights)
 
-@classmethod
-def _from_dir(cls, folder) -> LPIPS:
+# %% ../nbs/06_models.ipynb #541fe345
+def _find(folder: Path, names) -> Path | None:
+    return next((folder / n for n in names if (folder / n).is_file()), None)
+
+@patch(cls_method=True)
+def from_dir(cls: LPIPS, folder) -> LPIPS:
     "Load from a folder holding one of VGG_FILES and one of LPIPS_FILES."
     folder = Path(folder)
     vgg, lin = _find(folder, VGG_FILES), _find(folder, LPIPS_FILES)
@@ -448,8 +458,6 @@ def _from_dir(cls, folder) -> LPIPS:
                          f"LPIPS linear-layer file (one of {LPIPS_FILES}); missing: "
                          + ", ".join(n for n, p in (("VGG16", vgg), ("LPIPS", lin)) if p is None))
     return cls.from_files(vgg, lin)
-
-LPIPS._load, LPIPS.from_files, LPIPS.from_dir = _lpips_load, _from_files, _from_dir
 
 # %% ../nbs/06_models.ipynb #70824b9d
 def hinge_d_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
@@ -552,6 +560,7 @@ def _ignore_perceptual_keys(module, incompatible):
         incompatible.missing_keys.remove(k)
 
 # %% ../nbs/06_models.ipynb #d71c49cc
+@patch
 def _reconstruction(self: VQGANLoss, images, recon, logs):
     "L_rec = w_pix * mean|x - x_hat| + w_p * mean LPIPS(x, x_hat)."
     l1 = (images - recon).abs().mean()
@@ -564,8 +573,10 @@ def _reconstruction(self: VQGANLoss, images, recon, logs):
     logs["rec"] = rec.detach()
     return rec
 
-def _generator_loss(self: VQGANLoss, model_out: VQOutput, images: torch.Tensor, step: int,
-                    last_layer: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+# %% ../nbs/06_models.ipynb #bc6c512c
+@patch
+def generator_loss(self: VQGANLoss, model_out: VQOutput, images: torch.Tensor, step: int,
+                   last_layer: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
     "Generator objective from one model forward: L_rec + lambda * L_G (from disc_start) + w_cb L_vq + w_lg L_lg."
     _check_out(model_out, images); check_int(step, "step", min=0)
     logs = {}
@@ -585,8 +596,10 @@ def _generator_loss(self: VQGANLoss, model_out: VQOutput, images: torch.Tensor, 
     logs["loss"] = total.detach()
     return total, logs
 
-def _discriminator_loss(self: VQGANLoss, images: torch.Tensor, recon: torch.Tensor, step: int,
-                        discriminator: nn.Module | None = None) -> tuple[torch.Tensor, dict]:
+# %% ../nbs/06_models.ipynb #ee1f7e07
+@patch
+def discriminator_loss(self: VQGANLoss, images: torch.Tensor, recon: torch.Tensor, step: int,
+                       discriminator: nn.Module | None = None) -> tuple[torch.Tensor, dict]:
     "disc_factor * L_D on real `images` and the detached `recon`; a constant 0 (D not run) before disc_start."
     check_tensor(images, "images", ndim=4, dtype="floating"); check_tensor(recon, "recon", shape=tuple(images.shape))
     check_int(step, "step", min=0)
@@ -599,9 +612,6 @@ def _discriminator_loss(self: VQGANLoss, images: torch.Tensor, recon: torch.Tens
     d_loss = self.disc_factor * DISC_LOSSES[self.disc_loss_name](logits_real, logits_fake)
     return d_loss, {"d_loss": d_loss.detach(), "logits_real": logits_real.detach().mean(),
                     "logits_fake": logits_fake.detach().mean()}
-
-VQGANLoss._reconstruction, VQGANLoss.generator_loss, VQGANLoss.discriminator_loss = \
-    _reconstruction, _generator_loss, _discriminator_loss
 
 # %% ../nbs/06_models.ipynb #d91d13ef
 class ReconstructionLoss(nn.Module):

@@ -11,14 +11,16 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import (all_reduce_, check_choice, check_int, check_number, check_tensor, from_tokens,
                        is_distributed, to_tokens)
 from .kernels import METRICS, nearest_code
 
 # %% auto #0
-__all__ = ['QuantizerOutput', 'CodebookUsage', 'codebook_usage', 'CodeCounter', 'VectorQuantizer', 'cvq_contrastive_loss',
-           'GumbelQuantizer', 'toy_mixture', 'fit_quantizer', 'plot_toy_codebooks']
+__all__ = ['QuantizerOutput', 'usage_stats', 'CodebookUsage', 'codebook_usage', 'CodeCounter', 'VectorQuantizer',
+           'cvq_contrastive_loss', 'QuantizedRows', 'quantize_rows', 'GumbelQuantizer', 'toy_mixture', 'fit_quantizer',
+           'plot_toy_codebooks']
 
 # %% ../nbs/02_quantize.ipynb #a1937b96
 class QuantizerOutput(NamedTuple):
@@ -28,14 +30,25 @@ class QuantizerOutput(NamedTuple):
     perplexity: torch.Tensor   # scalar: exp(entropy) of the batch's code distribution
     usage: torch.Tensor        # scalar: fraction of codes used in the batch
 
+def usage_stats(counts: torch.Tensor, num_codes: int | None = None,
+                dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    "(perplexity, fraction of the codes used) of per-code `counts` as `dtype` scalars; zero counts may be omitted given `num_codes`."
+    c = counts.to(dtype)
+    p = c / (c.sum() if counts.is_floating_point() else counts.sum()).clamp_min(1)     # integer counts: an exact total
+    perplexity = torch.exp(-torch.where(p > 0, p * p.log(), 0).sum())                # 0 log 0 = 0, no epsilon
+    used = (counts > 0).sum().to(dtype) / (counts.numel() if num_codes is None else num_codes)
+    return perplexity, used
+
 class CodebookUsage(NamedTuple):
     fraction: float            # fraction of codes used at least once
     perplexity: float          # exp(entropy) of the code distribution
     counts: torch.Tensor       # (K,) long: how often each code was selected
 
-def _perplexity(counts: torch.Tensor) -> torch.Tensor:
-    p = counts.float() / counts.sum().clamp_min(1)
-    return torch.exp(-(p * torch.log(p.clamp_min(1e-12))).sum())
+    @classmethod
+    def from_counts(cls, counts: torch.Tensor, dtype: torch.dtype = torch.float32) -> "CodebookUsage":
+        "Usage of per-code `counts` (K,), computed in `dtype` by `usage_stats`."
+        perplexity, fraction = usage_stats(counts, dtype=dtype)
+        return cls(float(fraction), float(perplexity), counts)
 
 def codebook_usage(indices: torch.Tensor, num_codes: int) -> CodebookUsage:
     "Fraction of the `num_codes` codes used by `indices` (any shape), the perplexity, and per-code counts."
@@ -44,7 +57,7 @@ def codebook_usage(indices: torch.Tensor, num_codes: int) -> CodebookUsage:
     if int(indices.min()) < 0 or int(indices.max()) >= num_codes:
         raise ValueError(f"indices: expected values in [0, {num_codes}), got range [{int(indices.min())}, {int(indices.max())}]")
     counts = torch.bincount(indices.reshape(-1).long(), minlength=num_codes)
-    return CodebookUsage(float((counts > 0).float().mean()), float(_perplexity(counts)), counts)
+    return CodebookUsage.from_counts(counts)
 
 # %% ../nbs/02_quantize.ipynb #21239246
 class CodeCounter:
@@ -56,7 +69,7 @@ class CodeCounter:
         self.counts += codebook_usage(indices.cpu(), self.num_codes).counts
         return self
     def result(self) -> CodebookUsage:
-        return CodebookUsage(float((self.counts > 0).float().mean()), float(_perplexity(self.counts)), self.counts.clone())
+        return CodebookUsage.from_counts(self.counts.clone())
 
 # %% ../nbs/02_quantize.ipynb #55cef839
 class VectorQuantizer(nn.Module):
@@ -154,34 +167,59 @@ def cvq_contrastive_loss(flat: torch.Tensor, codebook: torch.Tensor, tau: float 
     logits = torch.cat([pos, neg], 1) / tau
     return F.cross_entropy(logits, torch.zeros(K, dtype=torch.long, device=logits.device))
 
-# %% ../nbs/02_quantize.ipynb #0d88a7f0
-def _vq_forward(self: VectorQuantizer, z: torch.Tensor) -> QuantizerOutput:
-    "Quantize `z` `(B, C, H, W)` or `(B, N, C)` with C == dim."
-    tokens, grid = to_tokens(z, "z", self.dim)                                 # (B, N, C)
+# %% ../nbs/02_quantize.ipynb #d4034ae0
+class QuantizedRows(NamedTuple):
+    z_q: torch.Tensor          # (M, d) straight-through codes: the value of e, the gradient of x
+    indices: torch.Tensor      # (M,) long: the nearest code of each row
+    loss: torch.Tensor         # scalar VQ loss
+    x: torch.Tensor            # (M, d) the rows as matched (unit-norm with metric="cos")
+    codebook: torch.Tensor     # (K, d) the codebook as matched (unit-norm with metric="cos")
+
+def quantize_rows(x: torch.Tensor, codebook: torch.Tensor, beta: float, *, metric: str = "l2", path: str = "auto",
+                  beta_placement: str = "commitment", codebook_loss: bool = True, topk: int = 1) -> QuantizedRows:
+    "Rows x (M, d) to their nearest codes (or the mean of the `topk` nearest): VQ loss with β per `beta_placement`, straight-through z_q."
+    if metric == "cos": x, codebook = F.normalize(x, dim=-1), F.normalize(codebook, dim=-1)
+    if topk == 1:
+        idx, _ = nearest_code(x.detach(), codebook.detach(), metric, path=path, check_finite=False)
+        e = codebook.index_select(0, idx)                                    # (M, d), differentiable in the codebook
+    else:                                                                    # released VQCT adjectives: mean of the k nearest
+        xd, cd = x.detach(), codebook.detach()
+        score = 2 * xd @ cd.T - cd.pow(2).sum(1) if metric == "l2" else xd @ cd.T   # (M, K): larger = nearer
+        top = score.topk(topk, dim=1).indices                                # (M, k), nearest first
+        idx, e = top[:, 0], codebook[top].mean(1)                            # index: the nearest; code: the k-mean
+    commit = F.mse_loss(x, e.detach())
+    if not codebook_loss: loss = beta * commit                               # EMA codebooks: no codebook term
+    elif beta_placement == "commitment": loss = F.mse_loss(x.detach(), e) + beta * commit
+    else: loss = beta * F.mse_loss(x.detach(), e) + commit                   # taming's legacy placement
+    return QuantizedRows(x + (e - x).detach(), idx, loss, x, codebook)       # straight-through: dz_q/dx = I
+
+def _as_rows(z: torch.Tensor, dim: int) -> tuple[torch.Tensor, tuple]:
+    "Features `z` (B, C, H, W) or (B, N, C) with C == dim, checked finite, as rows (B*N, C); and the layout to restore."
+    tokens, grid = to_tokens(z, "z", dim)                                    # (B, N, C)
     check_tensor(tokens, "z", finite=True)
     B, N, C = tokens.shape
-    flat = tokens.reshape(B * N, C)                                            # (M, C)
-    codebook = self.codebook
-    if self.metric == "cos":
-        flat, codebook = F.normalize(flat, dim=-1), F.normalize(codebook, dim=-1)
-    idx, _ = nearest_code(flat.detach(), codebook.detach(), self.metric, path=self.path, check_finite=False)
-    e = codebook.index_select(0, idx)                                          # (M, C), differentiable in the codebook
-    commit = F.mse_loss(flat, e.detach())
-    if self.ema: loss = self.beta * commit
-    elif self.beta_placement == "commitment": loss = F.mse_loss(flat.detach(), e) + self.beta * commit
-    else: loss = self.beta * F.mse_loss(flat.detach(), e) + commit              # taming's legacy placement
-    if self.training and self.contrastive > 0:
-        loss = loss + self.contrastive * cvq_contrastive_loss(flat, codebook, self.contrastive_tau, self.metric)
-    z_q = flat + (e - flat).detach()                                           # straight-through: dz_q/dz = I
-    counts = torch.bincount(idx, minlength=self.num_codes)
-    if self.training:
-        if self.ema: _ema_update(self, flat.detach(), idx)
-        if self.restart == "cvq": _cvq_restart(self, flat.detach(), idx, counts)
-    return QuantizerOutput(from_tokens(z_q.reshape(B, N, C), grid),
-                           idx.reshape(B, *grid) if grid else idx.reshape(B, N),
-                           loss, _perplexity(counts), (counts > 0).float().mean())
+    return tokens.reshape(B * N, C), (B, N, grid)
 
-VectorQuantizer.forward = _vq_forward
+def _from_rows(z_q: torch.Tensor, idx: torch.Tensor, layout: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+    "Rows z_q (B*N, C) and indices (B*N,) back in the input's layout: z_q like the input, indices (B, H, W) or (B, N)."
+    B, N, grid = layout
+    return from_tokens(z_q.reshape(B, N, -1), grid), idx.reshape(B, *grid) if grid else idx.reshape(B, N)
+
+# %% ../nbs/02_quantize.ipynb #0d88a7f0
+@patch
+def forward(self: VectorQuantizer, z: torch.Tensor) -> QuantizerOutput:
+    "Quantize `z` `(B, C, H, W)` or `(B, N, C)` with C == dim."
+    flat, layout = _as_rows(z, self.dim)                                       # (M, C)
+    q = quantize_rows(flat, self.codebook, self.beta, metric=self.metric, path=self.path,
+                      beta_placement=self.beta_placement, codebook_loss=not self.ema)
+    loss = q.loss
+    if self.training and self.contrastive > 0:
+        loss = loss + self.contrastive * cvq_contrastive_loss(q.x, q.codebook, self.contrastive_tau, self.metric)
+    counts = torch.bincount(q.indices, minlength=self.num_codes)
+    if self.training:
+        if self.ema: _ema_update(self, q.x.detach(), q.indices)
+        if self.restart == "cvq": _cvq_restart(self, q.x.detach(), q.indices, counts)
+    return QuantizerOutput(*_from_rows(q.z_q, q.indices, layout), loss, *usage_stats(counts))
 
 # %% ../nbs/02_quantize.ipynb #7eb007f0
 class GumbelQuantizer(nn.Module):
@@ -216,7 +254,7 @@ class GumbelQuantizer(nn.Module):
         idx = logits.argmax(-1)
         counts = torch.bincount(idx.reshape(-1), minlength=self.num_codes)
         return QuantizerOutput(from_tokens(z_q, grid), idx.reshape(B, *grid) if grid else idx,
-                               loss, _perplexity(counts), (counts > 0).float().mean())
+                               loss, *usage_stats(counts))
 
 # %% ../nbs/02_quantize.ipynb #8a513bb8
 def toy_mixture(n: int, seed: int = 0, grid: int = 4, spread: float = 3.0, std: float = 0.2) -> torch.Tensor:

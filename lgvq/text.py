@@ -20,6 +20,7 @@ from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import atomic_path, check_int, check_number, check_tensor, get_device
 
@@ -356,7 +357,8 @@ class OpenCLIPTextEncoder(TextEncoder):
         self.encoder_id = f"open_clip:{model}:{wid}:max_length={self.max_length}"
 
 # %% ../nbs/03_text.ipynb #9116813c
-def _clip_tokenize(self, captions: list[str]) -> list[Tokenized]:
+@patch
+def tokenize(self: OpenCLIPTextEncoder, captions: list[str]) -> list[Tokenized]:
     "Ids (`<start_of_text> … <end_of_text>`, content truncated to `max_length-2`) and whole-word spans."
     tok, out = self.tokenizer, []
     for text in captions:
@@ -371,7 +373,9 @@ def _clip_tokenize(self, captions: list[str]) -> list[Tokenized]:
         out.append(Tokenized([self.sot_id] + ids + [self.eot_id], words))
     return out
 
-def _clip_forward(self, ids, mask):
+# %% ../nbs/03_text.ipynb #d2c183d9
+@patch
+def _forward(self: OpenCLIPTextEncoder, ids, mask):
     t = self.tower
     L = ids.shape[1]
     x = t.token_embedding(ids) + t.positional_embedding[:L]                      # (B, L, W)
@@ -382,14 +386,21 @@ def _clip_forward(self, ids, mask):
     pooled = proj(eot) if isinstance(proj, torch.nn.Module) else eot @ proj      # (B, Dp)
     return x, pooled
 
-def _clip_id_to_token(self, ids) -> list[str]: return [self.tokenizer.decoder[int(i)] for i in ids]
-def _clip_decode_ids(self, ids) -> str:
-    return self.tokenizer.decode([int(i) for i in ids if int(i) not in (self.sot_id, self.eot_id)]).strip()
-def _clip_to(self, device): self.tower.to(get_device(device)); return self
+# %% ../nbs/03_text.ipynb #c1448e4b
+@patch
+def id_to_token(self: OpenCLIPTextEncoder, ids) -> list[str]: return [self.tokenizer.decoder[int(i)] for i in ids]
 
-OpenCLIPTextEncoder.tokenize, OpenCLIPTextEncoder._forward, OpenCLIPTextEncoder.to = _clip_tokenize, _clip_forward, _clip_to
-OpenCLIPTextEncoder.id_to_token, OpenCLIPTextEncoder.decode_ids = _clip_id_to_token, _clip_decode_ids
-OpenCLIPTextEncoder.token_embeddings = property(lambda self: self.tower.token_embedding.weight.detach())
+@patch
+def decode_ids(self: OpenCLIPTextEncoder, ids) -> str:
+    return self.tokenizer.decode([int(i) for i in ids if int(i) not in (self.sot_id, self.eot_id)]).strip()
+
+@patch
+def to(self: OpenCLIPTextEncoder, device): self.tower.to(get_device(device)); return self
+
+@patch(as_prop=True)
+def token_embeddings(self: OpenCLIPTextEncoder) -> torch.Tensor:
+    "(V, Dt) static input embeddings: the tower's token embedding table."
+    return self.tower.token_embedding.weight.detach()
 
 # %% ../nbs/03_text.ipynb #19f9693c
 CLIP_HF_REPO, CLIP_HF_FILE = "timm/vit_base_patch32_clip_224.openai", "open_clip_model.safetensors"
@@ -536,7 +547,8 @@ class TextFeatureCache:
         return state
 
 # %% ../nbs/03_text.ipynb #235ceca2
-def _open_shard(self, path: Path):
+@patch
+def _open_shard(self: TextFeatureCache, path: Path):
     "Open a shard, check its header and shapes, and add its captions to the index."
     from safetensors import safe_open
     try:
@@ -556,7 +568,9 @@ def _open_shard(self, path: Path):
     self._shards[path.name] = dict(handle=h, tok_off=tok_off.tolist(), word_off=word_off.tolist(), crcs=crcs, keys=keys)
     for r, k in enumerate(keys): self._index.setdefault(k, (path.name, r))
 
-def _drop(self, name: str, reason):
+# %% ../nbs/03_text.ipynb #f29c7bf2
+@patch
+def _drop(self: TextFeatureCache, name: str, reason):
     "Forget a corrupt shard: warn (once per cache), delete the file, remove its captions from the index."
     if not self._warned:
         warnings.warn(f"TextFeatureCache: corrupt shard {self.dir / name} ({reason}); it is deleted and its captions "
@@ -569,7 +583,9 @@ def _drop(self, name: str, reason):
             if self._index.get(k, (None,))[0] == name: del self._index[k]
     (self.dir / name).unlink(missing_ok=True)
 
-def _read(self, key: str):
+# %% ../nbs/03_text.ipynb #51d5d24b
+@patch
+def _read(self: TextFeatureCache, key: str):
     "Unpadded (tokens, ids, pooled, spans) of one cached caption, CRC-checked."
     from safetensors import safe_open
     name, r = self._index[key]
@@ -583,10 +599,9 @@ def _read(self, key: str):
     if _row_crc(*row) != s["crcs"][r]: raise _CorruptShard(f"checksum mismatch for caption row {r}")
     return row
 
-TextFeatureCache._open_shard, TextFeatureCache._drop, TextFeatureCache._read = _open_shard, _drop, _read
-
 # %% ../nbs/03_text.ipynb #d7fce365
-def _write(self, captions: list[str], feats: TextFeatures):
+@patch
+def _write(self: TextFeatureCache, captions: list[str], feats: TextFeatures):
     "Store the (unpadded) features of `captions` as new shards."
     from safetensors.torch import save_file
     feats = feats.to("cpu")
@@ -608,10 +623,9 @@ def _write(self, captions: list[str], feats: TextFeatures):
         with atomic_path(path) as tmp: save_file(tensors, str(tmp), metadata=meta)
         self._open_shard(path)
 
-TextFeatureCache._write = _write
-
 # %% ../nbs/03_text.ipynb #9a3f90f7
-def _cache_get(self, captions: Sequence[str], *, batch_size: int | None = None) -> TextFeatures:
+@patch
+def get(self: TextFeatureCache, captions: Sequence[str], *, batch_size: int | None = None) -> TextFeatures:
     "Collated features of `captions` (in order, on the CPU); encodes and stores only the captions not cached yet."
     captions = check_captions(captions)
     keys = [caption_key(c) for c in captions]
@@ -654,11 +668,11 @@ def _cache_get(self, captions: Sequence[str], *, batch_size: int | None = None) 
     words = [[tuple(s) for s in rows[k][3].tolist()] for k in keys]
     return TextFeatures(tokens, pooled, mask, ids, words, enc.encoder_id, enc.random_init)
 
-def _cache_build(self, captions: Sequence[str], *, batch_size: int | None = None) -> CacheStats:
+# %% ../nbs/03_text.ipynb #fec11eb6
+@patch
+def build(self: TextFeatureCache, captions: Sequence[str], *, batch_size: int | None = None) -> CacheStats:
     "Make sure every distinct caption is cached (e.g. a whole dataset before training); return the stats."
     captions = list(dict.fromkeys(check_captions(captions)))
     todo = [c for c in captions if caption_key(c) not in self._index]
     if todo: self.get(todo, batch_size=batch_size)
     return self.stats
-
-TextFeatureCache.get, TextFeatureCache.build = _cache_get, _cache_build

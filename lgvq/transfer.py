@@ -18,10 +18,11 @@ from typing import Callable, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
-from .core import atomic_path, check_choice, check_int, check_number, check_tensor, from_tokens, to_tokens
-from .kernels import METRICS, nearest_code
-from .quantize import CodebookUsage, QuantizerOutput, codebook_usage
+from .core import atomic_path, check_choice, check_int, check_number, check_tensor
+from .kernels import METRICS
+from .quantize import CodebookUsage, QuantizerOutput, _as_rows, _from_rows, codebook_usage, quantize_rows, usage_stats
 
 # %% auto #0
 __all__ = ['SPACY_MODEL', 'ADJECTIVE_TEMPLATE', 'NOUN_TEMPLATE', 'GRAPH_WEIGHTS', 'TRANSFERS', 'Vocabulary', 'lexicon_tagger',
@@ -406,15 +407,19 @@ class TransferQuantizer(nn.Module):
                 f"adjective_topk={self.adjective_topk}, beta_placement={self.beta_placement!r}")
 
 # %% ../nbs/05_transfer.ipynb #cbf191ff
+@patch
 def _generate(self: TransferQuantizer) -> torch.Tensor:
     "All K_a + K_n codes (N, code_dim) from the current parameters."
     if self.transfer == "none": return self.words @ self.projection
     return self.net(self.words, self.adjacency)
 
+# %% ../nbs/05_transfer.ipynb #72add3c8
+@patch
 def _state_key(self: TransferQuantizer) -> tuple:
     return tuple((t.data_ptr(), t._version, t.device) for t in (*self.parameters(), *self.buffers()))
 
-def _codebooks(self: TransferQuantizer) -> tuple[torch.Tensor, torch.Tensor]:
+@patch
+def codebooks(self: TransferQuantizer) -> tuple[torch.Tensor, torch.Tensor]:
     "The adjective (K_a, d) and noun (K_n, d) codebooks: regenerated in training, cached (no grad) in eval."
     if self.training: codes = self._generate()
     else:
@@ -424,55 +429,37 @@ def _codebooks(self: TransferQuantizer) -> tuple[torch.Tensor, torch.Tensor]:
         codes = self._cache[1]
     return codes[:self.num_adjectives], codes[self.num_adjectives:]
 
-def _train(self: TransferQuantizer, mode: bool = True):
+# %% ../nbs/05_transfer.ipynb #d582741a
+@patch
+def train(self: TransferQuantizer, mode: bool = True):
     self._cache = None
     return nn.Module.train(self, mode)
 
-TransferQuantizer._generate, TransferQuantizer._state_key = _generate, _state_key
-TransferQuantizer.codebooks, TransferQuantizer.train = _codebooks, _train
-TransferQuantizer.codebook = property(lambda self: torch.cat(self.codebooks()),
-                                      doc="All K_a + K_n codes (adjectives first), (K_a+K_n, code_dim).")
+# %% ../nbs/05_transfer.ipynb #a95d4265
+@patch(as_prop=True)
+def codebook(self: TransferQuantizer) -> torch.Tensor:
+    "All K_a + K_n codes (adjectives first), (K_a+K_n, code_dim)."
+    return torch.cat(self.codebooks())
 
-# %% ../nbs/05_transfer.ipynb #8cea23b1
-def _quantize_part(self: TransferQuantizer, x: torch.Tensor, codebook: torch.Tensor, topk: int = 1):
-    "Nearest code (or mean of the `topk` nearest) of each row of x (M, d): (straight-through z_q (M, d), indices (M,), VQ loss)."
-    if self.metric == "cos": x, codebook = F.normalize(x, dim=-1), F.normalize(codebook, dim=-1)
-    if topk == 1:
-        idx, _ = nearest_code(x.detach(), codebook.detach(), self.metric, path=self.path, check_finite=False)
-        e = codebook.index_select(0, idx)                                # (M, d), differentiable in the codebook
-    else:                                                                # released VQCT adjectives: mean of the k nearest
-        xd, cd = x.detach(), codebook.detach()
-        score = 2 * xd @ cd.T - cd.pow(2).sum(1) if self.metric == "l2" else xd @ cd.T   # (M, K): larger = nearer
-        top = score.topk(topk, dim=1).indices                            # (M, k), nearest first
-        idx, e = top[:, 0], codebook[top].mean(1)                        # token: the nearest; code: the k-mean
-    code_term, commit = F.mse_loss(x.detach(), e), F.mse_loss(x, e.detach())
-    loss = code_term + self.beta * commit if self.beta_placement == "commitment" else self.beta * code_term + commit
-    return x + (e - x).detach(), idx, loss
-
-def _tq_forward(self: TransferQuantizer, z: torch.Tensor) -> QuantizerOutput:
+# %% ../nbs/05_transfer.ipynb #86d7f72f
+@patch
+def forward(self: TransferQuantizer, z: torch.Tensor) -> QuantizerOutput:
     "Quantize `z` `(B, C, H, W)` or `(B, N, C)` with C == dim against the generated codebooks."
-    tokens, grid = to_tokens(z, "z", self.dim)                           # (B, N, C)
-    check_tensor(tokens, "z", finite=True)
-    B, N, C = tokens.shape
-    flat = tokens.reshape(B * N, C)                                      # (M, C)
+    flat, layout = _as_rows(z, self.dim)                                 # (M, C)
     E_a, E_n = self.codebooks()
+    kw = dict(metric=self.metric, path=self.path, beta_placement=self.beta_placement)
     if self.split:
-        h = C // 2
-        q_a, k_a, l_a = self._quantize_part(flat[:, :h], E_a, self.adjective_topk)   # adjective half
-        q_n, k_n, l_n = self._quantize_part(flat[:, h:], E_n)            # noun half
-        z_q, idx, loss = torch.cat([q_a, q_n], 1), k_a * self.num_nouns + k_n, l_a + l_n
+        h = flat.shape[1] // 2
+        a = quantize_rows(flat[:, :h], E_a, self.beta, topk=self.adjective_topk, **kw)   # adjective half
+        n = quantize_rows(flat[:, h:], E_n, self.beta, **kw)                             # noun half
+        z_q, idx, loss = torch.cat([a.z_q, n.z_q], 1), a.indices * self.num_nouns + n.indices, a.loss + n.loss
     else:
-        z_q, idx, loss = self._quantize_part(flat, torch.cat([E_a, E_n]))
+        z_q, idx, loss = quantize_rows(flat, torch.cat([E_a, E_n]), self.beta, **kw)[:3]
     _, counts = torch.unique(idx, return_counts=True)                    # used tokens only (num_codes may be large)
-    p = counts.float() / idx.numel()
-    return QuantizerOutput(from_tokens(z_q.reshape(B, N, C), grid),
-                           idx.reshape(B, *grid) if grid else idx.reshape(B, N),
-                           loss, torch.exp(-(p * p.log()).sum()),
-                           torch.tensor(counts.numel() / self.num_codes, device=z.device))
-
-TransferQuantizer._quantize_part, TransferQuantizer.forward = _quantize_part, _tq_forward
+    return QuantizerOutput(*_from_rows(z_q, idx, layout), loss, *usage_stats(counts, self.num_codes))
 
 # %% ../nbs/05_transfer.ipynb #252b0cbe
+@patch
 def _check_indices(self: TransferQuantizer, indices: torch.Tensor, name: str = "indices") -> torch.Tensor:
     check_tensor(indices, name, dtype=(torch.int64, torch.int32))
     lo, hi = int(indices.min()), int(indices.max())
@@ -480,14 +467,17 @@ def _check_indices(self: TransferQuantizer, indices: torch.Tensor, name: str = "
         raise ValueError(f"{name}: expected values in [0, {self.num_codes}), got range [{lo}, {hi}]")
     return indices.long()
 
-def _split_indices(self: TransferQuantizer, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+@patch
+def split_indices(self: TransferQuantizer, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "Joint tokens -> (adjective index in [0, K_a), noun index in [0, K_n)); with split=False, -1 marks the other part."
     k = self._check_indices(indices)
     if self.split: return k // self.num_nouns, k % self.num_nouns
     Ka = self.num_adjectives
     return torch.where(k < Ka, k, -1), torch.where(k >= Ka, k - Ka, -1)
 
-def _join_indices(self: TransferQuantizer, adjective: torch.Tensor, noun: torch.Tensor) -> torch.Tensor:
+# %% ../nbs/05_transfer.ipynb #298b2709
+@patch
+def join_indices(self: TransferQuantizer, adjective: torch.Tensor, noun: torch.Tensor) -> torch.Tensor:
     "(adjective index, noun index) -> joint token k_a * K_n + k_n (split=True only)."
     if not self.split: raise ValueError("join_indices: expected a quantizer with split=True, got split=False")
     check_tensor(adjective, "adjective", dtype=(torch.int64, torch.int32))
@@ -497,7 +487,9 @@ def _join_indices(self: TransferQuantizer, adjective: torch.Tensor, noun: torch.
                                                                    f"[{int(t.min())}, {int(t.max())}]")
     return adjective.long() * self.num_nouns + noun.long()
 
-def _lookup(self: TransferQuantizer, indices: torch.Tensor) -> torch.Tensor:
+# %% ../nbs/05_transfer.ipynb #d8340751
+@patch
+def lookup(self: TransferQuantizer, indices: torch.Tensor) -> torch.Tensor:
     "Codes of joint tokens: (B, H, W) -> z_q (B, C, H, W), (B, N) -> (B, N, C); what `forward` returns as z_q."
     check_tensor(indices, "indices", ndim=(2, 3), dtype=(torch.int64, torch.int32))
     k = self._check_indices(indices)
@@ -507,16 +499,12 @@ def _lookup(self: TransferQuantizer, indices: torch.Tensor) -> torch.Tensor:
     else: codes = torch.cat([E_a, E_n])[k]
     return codes.permute(0, 3, 1, 2).contiguous() if k.ndim == 3 else codes
 
-def _usage(counts: torch.Tensor) -> CodebookUsage:
-    p = counts.float() / counts.sum().clamp_min(1)
-    return CodebookUsage(float((counts > 0).float().mean()), float(torch.exp(-(p * p.clamp_min(1e-12).log()).sum())), counts)
-
-def _code_usage(self: TransferQuantizer, indices: torch.Tensor) -> dict[str, CodebookUsage]:
+# %% ../nbs/05_transfer.ipynb #5dfe08e9
+@patch
+def code_usage(self: TransferQuantizer, indices: torch.Tensor) -> dict[str, CodebookUsage]:
     "Usage of the code vectors behind `indices`: 'adjective' (K_a), 'noun' (K_n) and 'codes' (all K_a + K_n, paper Fig. 5)."
     a, n = self.split_indices(indices)
     ca = torch.bincount(a[a >= 0].reshape(-1).cpu(), minlength=self.num_adjectives)      # (K_a,)
     cn = torch.bincount(n[n >= 0].reshape(-1).cpu(), minlength=self.num_nouns)           # (K_n,)
-    return dict(adjective=_usage(ca), noun=_usage(cn), codes=_usage(torch.cat([ca, cn])))
-
-TransferQuantizer._check_indices, TransferQuantizer.split_indices = _check_indices, _split_indices
-TransferQuantizer.join_indices, TransferQuantizer.lookup, TransferQuantizer.code_usage = _join_indices, _lookup, _code_usage
+    return dict(adjective=CodebookUsage.from_counts(ca), noun=CodebookUsage.from_counts(cn),
+                codes=CodebookUsage.from_counts(torch.cat([ca, cn])))
