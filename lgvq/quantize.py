@@ -148,7 +148,9 @@ def _cvq_restart(vq: VectorQuantizer, flat: torch.Tensor, idx: torch.Tensor, cou
     vq.avg_usage.mul_(g).add_(counts / counts.sum().clamp_min(1), alpha=1 - g)
     alpha = torch.exp(-(vq.avg_usage * K * 10) / (1 - g) - 1e-3)[:, None]          # (K, 1)
     anchors = _cvq_anchors(vq, flat, vq.codebook.detach())
-    vq.codebook.mul_(1 - alpha).add_(alpha * anchors)
+    # on .data: the move must not invalidate the codebook saved by this step's graph (the contrastive term's
+    # ‖e‖² and f·e use it) — the released CVQ code assigns `.data` too, so that backward sees the moved codes
+    vq.codebook.data.mul_(1 - alpha).add_(alpha * anchors)
     if is_distributed(): torch.distributed.broadcast(vq.codebook.data, src=0)
     if vq.ema:   # keep the EMA state consistent with the moved codes
         n = vq.ema_count.sum()
