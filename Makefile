@@ -78,6 +78,7 @@ export: $(STAMP)  ## nbdev_export + nbdev_clean + README, after editing notebook
 outputs: $(STAMP)  ## save the fast cells' outputs (plots included) into nbs/*.ipynb for readers; slow/cuda cells are not run (NB=nbs/x.ipynb: one)
 	$(PY) tools/execute_notebooks.py $(NB)
 	$(BIN)/nbdev_clean
+	$(MAKE) readme
 
 docs: $(STAMP)  ## render nbs/ (with their committed outputs) to a static HTML site in _docs/ (open _docs/index.html)
 	$(PY) tools/render_docs.py
