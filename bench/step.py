@@ -69,7 +69,7 @@ def interleaved(fns: dict, repeats: int) -> dict:
 # functions whose cumulative time is reported by --profile: (label, file suffix, function name); "name@Class" is the
 # method `name` of lgvq class `Class` (defined in its body or attached with @patch), told apart from others of that name
 PROFILED = [
-    ("Trainer.train_step (whole guided step)", "train.py", "_train_step"),
+    ("Trainer.train_step (whole guided step)", "train.py", "train_step@Trainer"),
     ("autograd backward (generator + discriminator + adaptive weight)", "graph.py", "_engine_run_backward"),
     ("VQModel.forward (encoder, quantizer, decoder, guide)", "models.py", "forward@VQModel"),
     ("  LanguageGuide.forward", "losses.py", "forward@LanguageGuide"),
@@ -114,7 +114,7 @@ def profile_step(lg, b, plain, steps, paper):
             if owner and line != want: continue
             tot += ct
         return tot / steps
-    step_t = cum("train.py", "_train_step")
+    step_t = cum("train.py", "train_step@Trainer")
     rows = [[label, f"{cum(sfx, name) * 1e3:.1f}", f"{cum(sfx, name) / step_t:.1%}"] for label, sfx, name in PROFILED]
     # the guide alone: forward + backward on a fixed z_q, and the plain step, timed round-robin
     guide = lg.model.guide

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .core import check_choice, check_int, check_number
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['DATASETS', 'RunConfig', 'DataConfig', 'TextConfig', 'GuideConfig', 'VQCTConfig', 'LossConfig', 'OptimConfig',
@@ -166,7 +167,8 @@ class TrainConfig:
 # %% ../nbs/08a_config.ipynb #fb0cc383
 DATASETS = ("shapes", "folder", "cub", "celebahq", "coco", "textcaps")
 
-def _validate(self: TrainConfig):
+@patch
+def validate(self: TrainConfig):
     r, d, o, l, g = self.run, self.data, self.optim, self.loss, self.guide
     check_int(r.seed, "run.seed", min=0); check_int(r.log_every, "run.log_every", min=1)
     check_int(r.ckpt_every, "run.ckpt_every", min=1); check_int(r.keep_last, "run.keep_last", min=1)
@@ -206,8 +208,6 @@ def _validate(self: TrainConfig):
         if v.hidden is not None: check_int(v.hidden, "vqct.hidden", min=1)
         if v.split and v.code_width == "half" and self.model.embed_dim % 2:
             raise ValueError(f"model.embed_dim: expected an even code width with vqct.split=true, got {self.model.embed_dim}")
-
-TrainConfig.validate = _validate
 
 # %% ../nbs/08a_config.ipynb #e1838051
 # YAML 1.1 floats need a dot and a signed exponent, and a leading-dot float no sign; this adds the forms Python reads:
@@ -275,7 +275,6 @@ def tiny_config(**over):
          "optim": {"steps": 5, "base_lr": 1e-4}}
     return apply_overrides(d, [f"{k}={v}" for k, v in over.items()])
 
-
 # %% ../nbs/08a_config.ipynb #4c25e3ef
 def build_dataset(d: DataConfig, split: str = "train", seed: int = 0):
     "The `split` (train | val | test) of the dataset named by `d.dataset` (CaptionedShapes needs nothing on disk)."
@@ -303,4 +302,3 @@ def model_config(cfg: TrainConfig):
     if v.enabled and v.split and v.code_width == "full":            # released VQCT: quant_conv -> 2 x embed_dim
         return dataclasses.replace(cfg.model, embed_dim=2 * cfg.model.embed_dim)
     return cfg.model
-

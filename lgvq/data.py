@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 from torch.utils.data import Dataset
 
 from .core import check_choice, check_int, check_number
@@ -252,7 +253,8 @@ class CaptionedShapes(Dataset):
         self.epoch = check_int(epoch, "epoch", min=0)
 
 # %% ../nbs/07_data.ipynb #f215e131
-def _layout(self: CaptionedShapes, i: int) -> list:
+@patch
+def layout(self: CaptionedShapes, i: int) -> list:
     "Objects `(shape_id, color_id, size_id, diameter, x, y)` of sample `i`; deterministic in (seed, split, i)."
     rng = random.Random(_mix(self.seed, SPLITS[self.split], i))
     for _ in range(10_000):
@@ -261,7 +263,8 @@ def _layout(self: CaptionedShapes, i: int) -> list:
     raise ValueError(f"min_objects: cannot place {self.min_objects} non-overlapping objects in a {self.size}-px image; "
                      f"lower min_objects or raise size")
 
-def _render(self: CaptionedShapes, objs) -> tuple[torch.Tensor, torch.Tensor]:
+@patch
+def render(self: CaptionedShapes, objs) -> tuple[torch.Tensor, torch.Tensor]:
     "Image `(3, H, W)` float32 in [-1, 1] and semantic map `(H, W)` int64 of a layout."
     S = self.size
     sem = np.zeros((S, S), dtype=np.int64)
@@ -282,10 +285,9 @@ def _render(self: CaptionedShapes, objs) -> tuple[torch.Tensor, torch.Tensor]:
     img = torch.from_numpy(canvas).permute(2, 0, 1).float().div_(127.5).sub_(1.0)  # (3, H, W)
     return img, torch.from_numpy(sem)
 
-CaptionedShapes.layout, CaptionedShapes.render = _layout, _render
-
 # %% ../nbs/07_data.ipynb #508d9c2f
-def _getitem(self: CaptionedShapes, i: int) -> dict:
+@patch
+def __getitem__(self: CaptionedShapes, i: int) -> dict:
     if isinstance(i, bool) or not isinstance(i, (int, np.integer)): raise TypeError(f"index: expected an int, got {i!r}")
     i = int(i) + (self.n if i < 0 else 0)
     if not 0 <= i < self.n: raise IndexError(f"index {i} out of range for CaptionedShapes of length {self.n}")
@@ -301,8 +303,6 @@ def _getitem(self: CaptionedShapes, i: int) -> dict:
                 attributes=torch.tensor([o[:3] for o in objs], dtype=torch.long).reshape(-1, 3),
                 semantic_map=sem, qa=_questions(objs, rng), refexps=_refexps(objs, rng),
                 adj_noun_pairs=pairs, index=i)
-
-CaptionedShapes.__getitem__ = _getitem
 
 # %% ../nbs/07_data.ipynb #9ef18925
 def contact_sheet(dataset, indices: Sequence[int] | None = None, ncols: int = 4, title: str | None = None,

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 import torch.nn as nn
 
 from .checkpoint import git_commit, list_checkpoints, load_checkpoint, remove_stale_temporaries, restore, save_checkpoint
@@ -118,7 +119,6 @@ def build_model(cfg: TrainConfig, encoder=None, captions=None):
 
 def needs_text(cfg: TrainConfig) -> bool: return cfg.guide.enabled or cfg.vqct.enabled
 
-
 # %% ../nbs/09_train.ipynb #00c4babb
 def _setup_distributed(device: str):
     "Initialise torch.distributed from torchrun's environment; return (rank, world, device)."
@@ -196,7 +196,8 @@ class Trainer:
     def optimizers(self): return {"opt_g": self.opt_g, "opt_d": self.opt_d}
 
 # %% ../nbs/09_train.ipynb #0401c2c5
-def _save(self: Trainer) -> Path | None:
+@patch
+def save(self: Trainer) -> Path | None:
     path = None
     if self.rank == 0:
         state = {"config": self.cfg.to_dict(), "epoch": self.epoch, "position": self.sampler.position,
@@ -207,6 +208,7 @@ def _save(self: Trainer) -> Path | None:
     if is_distributed(): torch.distributed.barrier()
     return path
 
+@patch
 def _resume(self: Trainer, resume):
     if self.rank == 0:                                               # leftovers of writes killed in an earlier session
         gone = remove_stale_temporaries(self.out_dir / "checkpoints") + remove_stale_temporaries(self.out_dir)
@@ -222,16 +224,16 @@ def _resume(self: Trainer, resume):
     self.sampler.start(self.epoch, int(st["position"]))
     if self.rank == 0: print(f"resumed from {ck['path']} at step {self.step}")
 
-Trainer.save, Trainer._resume = _save, _resume
-
 # %% ../nbs/09_train.ipynb #7295e1aa
+@patch
 def _autocast(self: Trainer):
     if self.cfg.optim.precision == "bf16":
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
     import contextlib
     return contextlib.nullcontext()
 
-def _train_step(self: Trainer, batch: dict) -> dict:
+@patch
+def train_step(self: Trainer, batch: dict) -> dict:
     "One optimizer step on `batch` (this process's share of a global batch)."
     cfg, accum = self.cfg, self.cfg.optim.grad_accum
     images = batch["image"].to(self.device, non_blocking=True)
@@ -266,9 +268,8 @@ def _train_step(self: Trainer, batch: dict) -> dict:
         self.opt_d.step()
     return logs
 
-Trainer._autocast, Trainer.train_step = _autocast, _train_step
-
 # %% ../nbs/09_train.ipynb #064fb58c
+@patch
 def _batches(self: Trainer):
     "Endless batches; advances the epoch (and the dataset's caption draw) when the sampler is exhausted."
     from lgvq.data import collate
@@ -283,7 +284,8 @@ def _batches(self: Trainer):
         self.epoch += 1
         self.sampler.start(self.epoch)
 
-def _fit(self: Trainer) -> dict:
+@patch
+def fit(self: Trainer) -> dict:
     "Train to `optim.steps`; return the last log record."
     from tqdm.auto import tqdm
     cfg, main = self.cfg, self.rank == 0
@@ -315,9 +317,8 @@ def _fit(self: Trainer) -> dict:
     self._close_logs()
     return record
 
-Trainer._batches, Trainer.fit = _batches, _fit
-
 # %% ../nbs/09_train.ipynb #7b2d4e61
+@patch
 def _open_logs(self: Trainer):
     "The run's TensorBoard writer (process 0, run.tensorboard), continuing a resumed run's curves after its step."
     self._tb = None
@@ -325,6 +326,7 @@ def _open_logs(self: Trainer):
         from lgvq.workflow import tensorboard_writer
         self._tb = tensorboard_writer(self.out_dir, purge_step=self.step + 1 if self.step else None)
 
+@patch
 def _log_scalars(self: Trainer, record: dict):
     if getattr(self, "_tb", None) is None: return
     from lgvq.workflow import log_scalars
@@ -333,10 +335,12 @@ def _log_scalars(self: Trainer, record: dict):
         warnings.warn(f"TensorBoard logging stopped ({type(e).__name__}: {e}); training continues", RuntimeWarning)
         self._tb = None
 
+@patch
 def _close_logs(self: Trainer):
     if getattr(self, "_tb", None) is not None: self._tb.close()
     self._tb = None
 
+@patch
 def _after_save(self: Trainer, path):
     "Pictures into the checkpoint folder `path` (and the grid into TensorBoard); warns instead of raising."
     if path is None or self.rank != 0 or not self.cfg.run.preview_images: return
@@ -353,8 +357,6 @@ def _after_save(self: Trainer, path):
     if out.get("grid") is not None and getattr(self, "_tb", None) is not None:
         try: self._tb.add_image("reconstructions", out["grid"], self.step); self._tb.flush()
         except Exception as e: warnings.warn(f"TensorBoard image not written ({type(e).__name__}: {e})", RuntimeWarning)
-
-Trainer._open_logs, Trainer._log_scalars, Trainer._close_logs, Trainer._after_save = _open_logs, _log_scalars, _close_logs, _after_save
 
 # %% ../nbs/09_train.ipynb #976d749f
 @torch.no_grad()
