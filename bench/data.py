@@ -29,7 +29,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, report, table  # noqa: E402
 
-from lgvq.data import CaptionedShapes, ImageCaptionFolder  # noqa: E402
+from lgvq.shapes import CaptionedShapes  # noqa: E402
+from lgvq.data import ImageCaptionFolder
 from lgvq.config import TrainConfig, apply_overrides  # noqa: E402
 from lgvq.train import Trainer
 

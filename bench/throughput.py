@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import report, sync, table, timeit  # noqa: E402
 from step import PAPER, trainer  # noqa: E402
 
-from lgvq.data import CaptionedShapes, collate  # noqa: E402
+from lgvq.shapes import CaptionedShapes  # noqa: E402
+from lgvq.data import collate
 
 NO_GPU = "not measured (no GPU)"
 

@@ -13,7 +13,8 @@ _PUBLIC = {
     "LanguageGuide": "losses", "gsa_loss": "losses", "ras_loss": "losses", "MaskedTextPredictor": "losses",  # 04_losses
     "TransferQuantizer": "transfer",                                                                # 05_transfer
     "VQModel": "models", "ModelConfig": "models",                                                   # 06_models
-    "CaptionedShapes": "data", "ImageCaptionFolder": "data",                                        # 07_data
+    "CaptionedShapes": "shapes",                                                                    # 00a_shapes
+    "ImageCaptionFolder": "data",                                                                   # 07_data
     "TrainConfig": "config", "load_config": "config",                                              # 08a_config
     "Trainer": "train",                                                                             # 09_train
     "from_pretrained": "workflow",                                                                  # 12_workflow

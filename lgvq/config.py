@@ -279,11 +279,12 @@ def tiny_config(**over):
 def build_dataset(d: DataConfig, split: str = "train", seed: int = 0):
     "The `split` (train | val | test) of the dataset named by `d.dataset` (CaptionedShapes needs nothing on disk)."
     from lgvq import data as D
+    from lgvq.shapes import CaptionedShapes
     if not isinstance(d, DataConfig): raise ValueError(f"d: expected a DataConfig, got {type(d).__name__}")
     check_choice(split, "split", ("train", "val", "test"))
     if d.dataset == "shapes":
         n = d.n if split == "train" else max(64, d.n // 8)
-        return D.CaptionedShapes(n, size=d.size, seed=seed, split=split, max_objects=d.max_objects)
+        return CaptionedShapes(n, size=d.size, seed=seed, split=split, max_objects=d.max_objects)
     if d.dataset == "folder":                                           # its held-out images serve as val and test
         return D.ImageCaptionFolder(d.root, size=d.size, seed=seed, split="train" if split == "train" else "val",
                                     val_fraction=d.val_fraction)

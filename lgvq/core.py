@@ -151,3 +151,20 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
         os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()
+
+# %% ../nbs/00_core.ipynb #ccbbbd5c
+_M64 = (1 << 64) - 1
+
+def _mix(*xs: int) -> int:
+    "Hash non-negative integers into 64 bits (SplitMix64 folded over the arguments); deterministic across processes."
+    h = 0x243F6A8885A308D3
+    for x in xs:
+        z = ((h ^ (x & _M64)) + 0x9E3779B97F4A7C15) & _M64
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+        h = z ^ (z >> 31)
+    return h
+
+def _draw(n: int, *key: int) -> int:
+    "A seeded choice in `range(n)` keyed by integers."
+    return _mix(*key) % n

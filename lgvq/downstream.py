@@ -729,7 +729,7 @@ def checkable_caption(captions: list[str]) -> str:
 
 def foreground_iou(images: torch.Tensor, semantic: torch.Tensor, threshold: float = 0.25) -> float:
     "Mean IoU between non-background pixels of images (B, 3, H, W) in [-1, 1] and the foreground of semantic maps (B, H, W)."
-    from lgvq.data import BACKGROUND
+    from lgvq.shapes import BACKGROUND
     check_tensor(images, "images", ndim=4, dtype="floating")
     check_tensor(semantic, "semantic", shape=(images.shape[0], images.shape[2], images.shape[3]))
     bg = torch.tensor(BACKGROUND, dtype=torch.float32)[None, :, None, None] / 127.5 - 1
@@ -1276,7 +1276,7 @@ def build_task_codes(cfg: DownstreamRunConfig, vq, keep: int = 8, datasets: tupl
     ftr = _read_codes_file(cfg, "train_codes", vq, d.n, memo) if t.train_codes else None
     fte = _read_codes_file(cfg, "test_codes", vq, d.n_test, memo) if t.test_codes else None
     if d.dataset == "shapes":
-        from lgvq.data import CaptionedShapes
+        from lgvq.shapes import CaptionedShapes
         kw = dict(size=d.size, seed=seed, max_objects=d.max_objects)
         te = task_split(CaptionedShapes(d.n_test if fte is None else len(fte[0]), split="test", **kw))
         if fte is not None: _check_test_rows(cfg, fte, te.captions, None, len(te.images))

@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .core import atomic_path, check_choice, check_int, check_number, check_tensor, seed_everything
-from .data import COLORS, NUMBERS, PLURALS, SHAPES, SIZES, CaptionedShapes
+from .shapes import COLORS, NUMBERS, PLURALS, SHAPES, SIZES, CaptionedShapes
 from .quantize import CodebookUsage, CodeCounter, codebook_usage
 
 # %% auto #0

@@ -125,7 +125,7 @@ def write_code_usage(counts: torch.Tensor, path, title: str | None = None) -> Pa
 
 def caption_vocabulary(dataset) -> set[str] | None:
     "The (at most MAX_WORDS most frequent) lower-cased words of a dataset's captions (CaptionedShapes: its word list); None when they cannot be read cheaply."
-    from lgvq.data import CaptionedShapes, vocabulary
+    from lgvq.shapes import CaptionedShapes, vocabulary
     from lgvq.text import words_of
     if isinstance(dataset, CaptionedShapes): return set(vocabulary())
     if hasattr(dataset, "all_captions"):

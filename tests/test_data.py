@@ -5,7 +5,8 @@ from functools import partial
 
 import torch
 
-from lgvq.data import CaptionedShapes, caption_id, collate
+from lgvq.shapes import CaptionedShapes
+from lgvq.data import caption_id, collate
 
 
 class _Recorder:

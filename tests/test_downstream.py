@@ -41,7 +41,7 @@ def test_kv_cache_matches_full_recompute(cond, seed):
 
 @pytest.mark.filterwarnings("ignore:FD-shapes")
 def test_comparison_end_to_end_toy():
-    from lgvq.data import CaptionedShapes
+    from lgvq.shapes import CaptionedShapes
     from lgvq.models import ModelConfig, build_model
     from lgvq.text import TextFeatureCache, get_text_encoder
     torch.manual_seed(0)
@@ -329,7 +329,7 @@ def test_cocoqa_vqa_accuracy_per_question_type(vq_run, tmp_path):
 def test_comparison_counts_every_vqa_test_question(monkeypatch):
     "run_downstream_comparison scores VQA over every test question, as the trainer does (unseen answers are misses)."
     import lgvq.downstream as ds
-    from lgvq.data import CaptionedShapes
+    from lgvq.shapes import CaptionedShapes
     from lgvq.models import ModelConfig, build_model
     from lgvq.text import TextFeatureCache, get_text_encoder
     seen = []

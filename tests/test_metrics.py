@@ -4,7 +4,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from lgvq.data import CaptionedShapes
+from lgvq.shapes import CaptionedShapes
 from lgvq.metrics import (caption_agreement, caption_metrics, default_shapes_classifier_path, evaluate_shapes_classifier,
                           fd_shapes, frechet_distance, load_shapes_classifier, psnr, shapes_targets, ssim, to_unit)
 
