@@ -723,8 +723,8 @@ def grounding_accuracy(model: Grounder, code_vecs: torch.Tensor, refs: list, tex
 
 # %% ../nbs/10_downstream.ipynb #c301b48c
 def checkable_caption(captions: list[str]) -> str:
-    "The first caption of an image that `lgvq.metrics.caption_claims` can check (else the first caption)."
-    from lgvq.metrics import caption_claims
+    "The first caption of an image that `lgvq.shapes_judge.caption_claims` can check (else the first caption)."
+    from lgvq.shapes_judge import caption_claims
     return next((c for c in captions if caption_claims(c)), captions[0])
 
 def foreground_iou(images: torch.Tensor, semantic: torch.Tensor, threshold: float = 0.25) -> float:
@@ -768,7 +768,9 @@ def run_downstream_comparison(vq_models: dict, train_split: TaskSplit, test_spli
     t0 = time.perf_counter()
     ns = min(cfg.n_samples, len(test_split))
     real = test_split.images[:ns]
-    from lgvq.metrics import caption_agreement, caption_metrics, fd_shapes, to_unit
+    from lgvq.shapes_judge import caption_agreement, fd_shapes
+    from lgvq.task_metrics import caption_metrics
+    from lgvq.image_metrics import to_unit
     fd = lambda fake: fd_shapes(to_unit(real), to_unit(fake)).value
     agree = lambda images, caps: caption_agreement(to_unit(images), caps).score
     caps = [checkable_caption(c) for c in test_split.captions[:ns]]          # the text-to-image prompts
@@ -951,7 +953,7 @@ class TaskEvalConfig:
     beam: int = 1                      # captioning: 1 = greedy, else beam width
     fid: Any = "auto"                  # FID_TASKS on paper datasets: auto (if the Inception weights are found) | true | false
     fid_images: int | None = None      # images sampled for FID, against as many real test images (None: every test image)
-    fid_weights: str | None = None     # the FID Inception weights file (None: lgvq.metrics.fid_weights_locations())
+    fid_weights: str | None = None     # the FID Inception weights file (None: lgvq.image_metrics.fid_weights_locations())
 
 # %% ../nbs/10_downstream.ipynb #1d58c72a
 @dataclass
@@ -997,7 +999,7 @@ def fid_applies(cfg: DownstreamRunConfig) -> bool:
 
 def find_fid_weights(cfg: DownstreamRunConfig) -> tuple[Path | None, str | None]:
     "(the FID Inception weights file, None) if `cfg`'s run will compute FID, else (None, why not: the file and where it belongs)."
-    from lgvq.metrics import FID_WEIGHTS_ENV, FID_WEIGHTS_FILE, FID_WEIGHTS_URL, fid_weights_locations
+    from lgvq.image_metrics import FID_WEIGHTS_ENV, FID_WEIGHTS_FILE, FID_WEIGHTS_URL, fid_weights_locations
     if not fid_applies(cfg):
         return None, (f"FID is measured only for task.kind in {FID_TASKS} on the paper datasets (CaptionedShapes reports "
                       f"FD-shapes), got task.kind={cfg.task.kind!r}, data.dataset={cfg.data.dataset!r}")
@@ -1330,7 +1332,7 @@ class DownstreamTrainer:
         self.fid_weights, self.fid_reason = find_fid_weights(cfg)           # FID weights: loaded now, before any training
         self.fid_model = None
         if self.fid_weights is not None:
-            from lgvq.metrics import load_fid_inception
+            from lgvq.image_metrics import load_fid_inception
             try: self.fid_model = load_fid_inception(self.fid_weights)
             except ValueError as err:
                 if cfg.eval.fid is True: raise ValueError(f"eval.fid: true, but {err}") from None
@@ -1524,7 +1526,7 @@ def _ds_real_test_images(self: DownstreamTrainer, n: int):
 
 def _ds_fid(self: DownstreamTrainer, n: int, fake) -> tuple[float, dict]:
     "(FID of the sample batches `fake` (in [0, 1]) against the first `n` real test images, what `metrics.json` records about it)."
-    from lgvq.metrics import FeatureExtractor, fid, to_unit
+    from lgvq.image_metrics import FeatureExtractor, fid, to_unit
     dev, model = self.device, self.fid_model.to(self.device)
     ext = FeatureExtractor(lambda x: model(x.to(dev)), getattr(model, "name", type(model).__name__), "FID")
     r = fid((to_unit(b) for b in self.real_test_images(n)), fake, ext, batch_size=self.cfg.data.batch_size)
@@ -1539,7 +1541,9 @@ DownstreamTrainer._fid = _ds_fid
 @torch.no_grad()
 def _ds_evaluate(self: DownstreamTrainer) -> dict:
     "The task's test metrics (and `samples.png` for the image tasks)."
-    from lgvq.metrics import caption_agreement, caption_metrics, fd_shapes, to_unit
+    from lgvq.shapes_judge import caption_agreement, fd_shapes
+    from lgvq.task_metrics import caption_metrics
+    from lgvq.image_metrics import to_unit
     cfg, e, d, k, dev, m = self.cfg, self.cfg.eval, self.data, self.cfg.task.kind, self.device, self.model.eval()
     shapes, bs = cfg.data.dataset == "shapes", cfg.data.batch_size
     seed_everything(cfg.run.seed)

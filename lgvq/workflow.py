@@ -115,9 +115,9 @@ def code_counts(indices: torch.Tensor, num_codes: int) -> torch.Tensor:
     return torch.bincount(indices.flatten().long().cpu(), minlength=K)
 
 def write_code_usage(counts: torch.Tensor, path, title: str | None = None) -> Path:
-    "The code-usage histogram of `counts` (`lgvq.metrics.plot_code_usage`) as a PNG at `path`; the figure is closed."
+    "The code-usage histogram of `counts` (`lgvq.alignment_metrics.plot_code_usage`) as a PNG at `path`; the figure is closed."
     import matplotlib.pyplot as plt
-    from lgvq.metrics import plot_code_usage
+    from lgvq.alignment_metrics import plot_code_usage
     if not isinstance(path, (str, os.PathLike)): raise ValueError(f"path: expected a file path, got {type(path).__name__}")
     fig = plot_code_usage(counts, title=title, path=Path(path).expanduser())
     plt.close(fig)

@@ -1,5 +1,5 @@
 """lgvq.downstream across modules: KV-cache exactness on fresh random models, and the whole comparison pipeline
-(data -> VQ codes -> every downstream model -> lgvq.metrics) end to end at toy scale."""
+(data -> VQ codes -> every downstream model -> the metrics modules) end to end at toy scale."""
 import math
 import tempfile
 
@@ -374,14 +374,14 @@ class TinyFID(torch.nn.Module):
 
 @pytest.mark.filterwarnings("ignore:FID")
 def test_fid_on_a_paper_dataset_equals_metrics_fid(vq_run, tmp_path, monkeypatch):
-    import lgvq.metrics
+    import lgvq.image_metrics
     from lgvq.data import CelebAHQ
     from lgvq.downstream import DownstreamTrainer, load_downstream_config
-    from lgvq.metrics import FeatureExtractor, fid, to_unit
+    from lgvq.image_metrics import FeatureExtractor, fid, to_unit
     vq_dir, text_dir = vq_run
     weights = tmp_path / "fid_weights.pth"; weights.write_bytes(b"stand-in")
     loaded = []
-    monkeypatch.setattr(lgvq.metrics, "load_fid_inception", lambda path=None: (loaded.append(path), TinyFID())[1])
+    monkeypatch.setattr(lgvq.image_metrics, "load_fid_inception", lambda path=None: (loaded.append(path), TinyFID())[1])
     root = write_celebahq(tmp_path / "celebahq")
     cfg = ROOT / "configs" / "celebahq_t2i.yaml"
     over = paper_overrides(vq_dir, text_dir, tmp_path / "run", root, **{"eval.fid": True, "eval.fid_weights": weights})
@@ -389,7 +389,7 @@ def test_fid_on_a_paper_dataset_equals_metrics_fid(vq_run, tmp_path, monkeypatch
     assert loaded == [weights]
     assert set(res["metrics"]) == {"t2i_nll", "t2i_fid"} and res["metrics"]["t2i_fid"] > 0
     assert res["fid"] == {"computed": True, "extractor": TinyFID.name, "weights": str(weights), "n_real": 8, "n_fake": 8}
-    # the same samples and real images, straight through lgvq.metrics.fid
+    # the same samples and real images, straight through lgvq.image_metrics.fid
     tr = DownstreamTrainer(load_downstream_config(cfg, over), resume=True, progress=False)
     fake = torch.cat(list(tr.sample_test_images(8)))
     real = torch.cat(list(tr.real_test_images(8)))
@@ -403,18 +403,18 @@ def test_fid_on_a_paper_dataset_equals_metrics_fid(vq_run, tmp_path, monkeypatch
 
 
 def test_fid_auto_records_why_and_true_fails_fast(vq_run, tmp_path, monkeypatch):
-    import lgvq.metrics
+    import lgvq.image_metrics
     from lgvq.downstream import load_downstream_config
     vq_dir, text_dir = vq_run
-    nowhere = tmp_path / "nowhere" / lgvq.metrics.FID_WEIGHTS_FILE
-    monkeypatch.setattr(lgvq.metrics, "fid_weights_locations", lambda: [nowhere, nowhere])
+    nowhere = tmp_path / "nowhere" / lgvq.image_metrics.FID_WEIGHTS_FILE
+    monkeypatch.setattr(lgvq.image_metrics, "fid_weights_locations", lambda: [nowhere, nowhere])
     root = write_celebahq(tmp_path / "celebahq")
     cfg = ROOT / "configs" / "celebahq_t2i.yaml"
     over = paper_overrides(vq_dir, text_dir, tmp_path / "run", root, **{"task.kind": "unconditional"})
     res = run_cli([str(cfg), *over])                                                  # eval.fid: auto (the default)
     assert set(res["metrics"]) == {"uncond_nll"} and res["fid"]["computed"] is False
     why = res["fid"]["reason"]
-    assert f"{lgvq.metrics.FID_WEIGHTS_FILE!r} was not found" in why and str(nowhere) in why and "never downloads" in why
+    assert f"{lgvq.image_metrics.FID_WEIGHTS_FILE!r} was not found" in why and str(nowhere) in why and "never downloads" in why
     res = run_cli([str(cfg), *over, "eval.fid=false", "task.kind=completion", f"run.out_dir={tmp_path / 'off'}"])
     assert set(res["metrics"]) == {"completion_nll"} and res["fid"] == {"computed": False, "reason": "eval.fid=false"}
     # eval.fid=true without the weights: refused when the config is read, before anything is trained

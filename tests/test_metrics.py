@@ -1,12 +1,13 @@
-"lgvq.metrics through the installed package: packaged classifier, reference caption scores, Fréchet distance, bad inputs."
+"The metrics modules through the installed package: packaged classifier, reference caption scores, Fréchet distance, bad inputs."
 import numpy as np
 import pytest
 import scipy.linalg
 import torch
 
 from lgvq.shapes import CaptionedShapes
-from lgvq.metrics import (caption_agreement, caption_metrics, default_shapes_classifier_path, evaluate_shapes_classifier,
-                          fd_shapes, frechet_distance, load_shapes_classifier, psnr, shapes_targets, ssim, to_unit)
+from lgvq.shapes_judge import caption_agreement, default_shapes_classifier_path, evaluate_shapes_classifier, fd_shapes, load_shapes_classifier, shapes_targets
+from lgvq.task_metrics import caption_metrics
+from lgvq.image_metrics import frechet_distance, psnr, ssim, to_unit
 
 
 def _images(n, seed, split="test"):
