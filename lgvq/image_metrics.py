@@ -94,7 +94,7 @@ def l2_error(pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean") 
 
 @torch.no_grad()
 def lpips_distance(pred: torch.Tensor, target: torch.Tensor, lpips: Callable, reduction: str = "mean") -> torch.Tensor:
-    "LPIPS of images in [0, 1] through `lpips` — a callable on [-1, 1] images returning `(B,)` (e.g. lgvq.models.LPIPS)."
+    "LPIPS of images in [0, 1] through `lpips` — a callable on [-1, 1] images returning `(B,)` (e.g. lgvq.objectives.LPIPS)."
     _check_pair(pred, target)
     if not callable(lpips): raise ValueError(f"lpips: expected a callable (B,3,H,W) x 2 -> (B,), got {type(lpips).__name__}")
     d = lpips(pred * 2 - 1, target * 2 - 1).reshape(-1)

@@ -96,7 +96,7 @@ def guide_switches(g: GuideConfig) -> dict:
 
 def build_model(cfg: TrainConfig, encoder=None, captions=None):
     "(model, loss) for the config; the guide is built from the encoder's widths and token table, VQCT from `captions`."
-    from lgvq import models as M
+    from lgvq import objectives as O
     mcfg = model_config(cfg)
     guide = None
     if cfg.guide.enabled:
@@ -108,9 +108,9 @@ def build_model(cfg: TrainConfig, encoder=None, captions=None):
                               grid=(mcfg.latent_size, mcfg.latent_size), width=g.width, **guide_switches(g))
     l = cfg.loss
     if l.kind == "vqvae":
-        model, loss = M.vqvae(mcfg, guide, codebook_weight=l.codebook_weight)
+        model, loss = O.vqvae(mcfg, guide, codebook_weight=l.codebook_weight)
     else:
-        model, loss = M.vqgan(mcfg, guide, disc_start=l.disc_start, codebook_weight=l.codebook_weight,
+        model, loss = O.vqgan(mcfg, guide, disc_start=l.disc_start, codebook_weight=l.codebook_weight,
                               pixel_weight=l.pixel_weight, perceptual_weight=l.perceptual_weight, perceptual=l.perceptual,
                               disc_weight=l.disc_weight, disc_loss=l.disc_loss, disc_ndf=l.disc_ndf,
                               disc_layers=l.disc_layers, disc_norm=l.disc_norm)
