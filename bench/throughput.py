@@ -4,7 +4,7 @@
    - GPU: the paper-size model (configs/cub_vqgan_lg.yaml: 256 px, ch 128, ch_mult 1,1,2,2,4) in bf16 autocast, eager and
      with torch.compile (`optim.compile=true`), on one GPU. Without CUDA these rows print "not measured (no GPU)".
    - CPU: the CaptionedShapes CPU-scale model (configs/shapes_vqgan_lg.yaml: 32 px, batch 16) in fp32, eager.
-2. captions/s of `lgvq.text.TextFeatureCache.build` with the packaged MiniLM encoder on distinct CaptionedShapes
+2. captions/s of `lgvq.text_cache.TextFeatureCache.build` with the packaged MiniLM encoder on distinct CaptionedShapes
    captions, written into a fresh temporary directory (CPU; and GPU when present).
 
 Run: .venv/bin/python bench/throughput.py [--captions 2000] [--gpu-batch 8] [--cpu-batch 16] [--steps 10]
@@ -41,7 +41,8 @@ def distinct_captions(n: int, seed: int = 0) -> list[str]:
 
 def cache_rate(captions: list[str], device: str, repeats: int = 1) -> float:
     "captions/s of TextFeatureCache.build into a fresh directory (best of `repeats` builds after a warm-up encode)."
-    from lgvq.text import TextFeatureCache, get_text_encoder
+    from lgvq.text_cache import TextFeatureCache
+    from lgvq.text import get_text_encoder
     enc = get_text_encoder("minilm", device=device)
     enc.encode(captions[:enc.batch_size])                      # warm-up: first-call allocations, kernels, tokenizer
     sync(device)

@@ -9,7 +9,8 @@ from importlib import import_module
 _PUBLIC = {
     "VectorQuantizer": "quantize", "GumbelQuantizer": "quantize", "codebook_usage": "quantize",   # 02_quantize
     "nearest_code": "kernels",                                                                      # 01_kernels
-    "TextFeatures": "text", "get_text_encoder": "text", "TextFeatureCache": "text",                # 03_text
+    "TextFeatures": "text", "get_text_encoder": "text",                                            # 03_text
+    "TextFeatureCache": "text_cache",                                                               # 03a_text_cache
     "LanguageGuide": "losses", "gsa_loss": "losses", "ras_loss": "losses", "MaskedTextPredictor": "losses",  # 04_losses
     "TransferQuantizer": "transfer",                                                                # 05_transfer
     "VQModel": "models", "ModelConfig": "models",                                                   # 06_models

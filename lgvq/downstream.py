@@ -862,7 +862,8 @@ def comparison_table(results: dict, digits: int = 3) -> str:
 # %% ../nbs/10_downstream.ipynb #17b24331
 def shapes_text(cache_dir=".cache/text", dtype=torch.float16):
     "The embedded MiniLM encoder and its on-disk feature cache (as the CPU-scale training configs use)."
-    from lgvq.text import TextFeatureCache, get_text_encoder
+    from lgvq.text_cache import TextFeatureCache
+    from lgvq.text import get_text_encoder
     enc = get_text_encoder("minilm")
     return enc, TextFeatureCache(enc, cache_dir, dtype=dtype)
 

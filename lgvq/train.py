@@ -64,7 +64,8 @@ _ENCODERS: dict = {}     # (encoder, weights, max_length) -> loaded TextEncoder;
 
 def build_text(t: TextConfig):
     "The frozen text encoder (loaded once per process) and its TextFeatureCache."
-    from lgvq.text import TextFeatureCache, get_text_encoder
+    from lgvq.text_cache import TextFeatureCache
+    from lgvq.text import get_text_encoder
     kw = {"max_length": t.max_length}
     if t.weights: kw["weights"] = t.weights
     key = (t.encoder, t.weights, t.max_length)
@@ -185,7 +186,7 @@ class Trainer:
         if is_distributed():
             torch.distributed.barrier()
             if self.rank != 0:
-                from lgvq.text import TextFeatureCache
+                from lgvq.text_cache import TextFeatureCache
                 self.cache = TextFeatureCache(self.encoder, self.cache.dir.parent, dtype=self.cache.dtype)
                 self.cache.get(caps)
         self.cache.stats.hits = self.cache.stats.misses = 0       # count the training steps' lookups only

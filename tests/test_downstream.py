@@ -43,7 +43,8 @@ def test_kv_cache_matches_full_recompute(cond, seed):
 def test_comparison_end_to_end_toy():
     from lgvq.shapes import CaptionedShapes
     from lgvq.models import ModelConfig, build_model
-    from lgvq.text import TextFeatureCache, get_text_encoder
+    from lgvq.text_cache import TextFeatureCache
+    from lgvq.text import get_text_encoder
     torch.manual_seed(0)
     mk = lambda: build_model(ModelConfig(resolution=32, ch=8, ch_mult=(1, 2, 2), num_res_blocks=1, attn_resolutions=(),
                                          z_channels=8, embed_dim=8, num_codes=16)).eval()
@@ -331,7 +332,8 @@ def test_comparison_counts_every_vqa_test_question(monkeypatch):
     import lgvq.downstream as ds
     from lgvq.shapes import CaptionedShapes
     from lgvq.models import ModelConfig, build_model
-    from lgvq.text import TextFeatureCache, get_text_encoder
+    from lgvq.text_cache import TextFeatureCache
+    from lgvq.text import get_text_encoder
     seen = []
     real = ds.evaluate_vqa
     def spy(model, code_vecs, qa, text, **kw):

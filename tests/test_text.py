@@ -8,7 +8,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest
 import torch
 
-from lgvq.text import OpenCLIPTextEncoder, TextFeatureCache, TextFeatures, get_text_encoder, mask_words, words_of
+from lgvq.text import OpenCLIPTextEncoder, TextFeatures, get_text_encoder, mask_words, words_of
+from lgvq.text_cache import TextFeatureCache
 
 CAPTION = "A blue-green bird, unbelievably small (3.5 cm)!"
 
