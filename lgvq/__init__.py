@@ -16,7 +16,7 @@ _PUBLIC = {
     "VQModel": "models", "ModelConfig": "models",                                                   # 06_models
     "CaptionedShapes": "shapes",                                                                    # 00a_shapes
     "ImageCaptionFolder": "data",                                                                   # 07_data
-    "TrainConfig": "config", "load_config": "config",                                              # 08a_config
+    "TrainConfig": "config", "load_config": "config",                                              # 08_config
     "Trainer": "train",                                                                             # 09_train
     "from_pretrained": "workflow",                                                                  # 12_workflow
 }
