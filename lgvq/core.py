@@ -14,7 +14,7 @@ import torch
 
 # %% auto #0
 __all__ = ['seed_everything', 'get_device', 'check_tensor', 'check_int', 'check_number', 'check_choice', 'to_tokens',
-           'from_tokens', 'is_distributed', 'all_reduce_', 'atomic_path']
+           'from_tokens', 'is_distributed', 'all_reduce_', 'atomic_path', 'check_strings']
 
 # %% ../nbs/00_core.ipynb #74fa61e9
 def seed_everything(seed: int) -> torch.Generator:
@@ -151,6 +151,17 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
         os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()
+
+# %% ../nbs/00_core.ipynb #07ae5a25
+def check_strings(x, name: str, *, item: str = "string", nonempty: bool = True, nonblank: bool = False) -> list[str]:
+    "`x` as a list of str, or a ValueError naming `name` (or `name[i]`): see the rules above."
+    if isinstance(x, (str, bytes)) or not isinstance(x, (list, tuple)):
+        raise ValueError(f"{name}: expected a list of strings, got {type(x).__name__} {str(x)[:80]!r}")
+    if nonempty and len(x) == 0: raise ValueError(f"{name}: expected at least one {item}, got an empty list")
+    for i, s in enumerate(x):
+        if not isinstance(s, str): raise ValueError(f"{name}[{i}]: expected a str, got {type(s).__name__} {s!r}"[:200])
+        if nonblank and not s.strip(): raise ValueError(f"{name}[{i}]: expected a non-empty {item}, got {s!r}")
+    return list(x)
 
 # %% ../nbs/00_core.ipynb #ccbbbd5c
 _M64 = (1 << 64) - 1

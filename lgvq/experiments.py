@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .core import atomic_path, check_choice
+from .core import atomic_path, check_choice, check_strings
 
 # %% auto #0
 __all__ = ['ORDER', 'SCALES', 'DATASETS', 'PARALLEL_ORDER', 'USES_SHARED', 'USES_PROBES', 'experiment_notebooks',
@@ -236,8 +236,7 @@ def shared_runs(scale: str, notebooks=None) -> list[tuple[str, int, bool]]:
     """(variant, seed, with probe) of the runs that two or more of `notebooks` (names; default all) share at `scale` on
     shapes, the guided (slower) ones first; empty when fewer than two of them use the shared runs."""
     st = check_experiment(scale, "shapes")
-    if notebooks is not None and (isinstance(notebooks, str) or not all(isinstance(n, str) for n in notebooks)):
-        raise ValueError(f"notebooks: expected a list of notebook names (str), got {notebooks!r}")
+    if notebooks is not None: notebooks = check_strings(notebooks, "notebooks", item="notebook name", nonempty=False)
     names = set(USES_SHARED if notebooks is None else notebooks)
     if len(names & USES_SHARED) < 2: return []
     probe = bool(names & USES_PROBES)

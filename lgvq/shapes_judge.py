@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import atomic_path, check_int, check_number, check_tensor, seed_everything
+from .core import atomic_path, check_int, check_number, check_strings, check_tensor, seed_everything
 from .shapes import COLORS, NUMBERS, PLURALS, SHAPES, SIZES, CaptionedShapes
 from .image_metrics import FeatureExtractor, FrechetResult, check_images, fid, to_unit
 
@@ -259,8 +259,7 @@ def caption_agreement(images: torch.Tensor, captions: Sequence[str], model: Shap
                       batch_size: int = 500) -> CaptionAgreement:
     "Do images `(B, 3, H, W)` in [0, 1] show what their CaptionedShapes `captions` claim? (classifier predictions)"
     check_images(images, "images")
-    if isinstance(captions, str) or not isinstance(captions, Sequence):
-        raise ValueError(f"captions: expected a list of str, got {type(captions).__name__}")
+    captions = check_strings(captions, "captions", item="caption", nonempty=False)
     if len(captions) != len(images):
         raise ValueError(f"captions: expected one caption per image ({len(images)}), got {len(captions)}")
     claims = []

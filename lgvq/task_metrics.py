@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .core import check_choice, check_number
+from .core import check_choice, check_number, check_strings
 
 # %% auto #0
 __all__ = ['CAPTION_METRICS', 'WORDNET_ENV', 'tokenize_caption', 'bleu', 'rouge_l', 'cider_d', 'meteor_available', 'meteor',
@@ -133,18 +133,12 @@ CAPTION_METRICS = ("bleu4", "rouge_l", "meteor", "cider_d")
 def caption_metrics(candidates: Sequence[str], references: Sequence[Sequence[str]],
                     metrics: Sequence[str] = CAPTION_METRICS, tokenizer: str = "simple") -> dict:
     "BLEU-1..4, ROUGE-L, METEOR, CIDEr-D of one candidate per image against its reference captions (COCO toolkit)."
-    if isinstance(candidates, str) or not isinstance(candidates, Sequence) or not candidates:
-        raise ValueError(f"candidates: expected a non-empty list of str, got {candidates!r}"[:200])
+    candidates = check_strings(candidates, "candidates", item="candidate caption")
     if isinstance(references, str) or not isinstance(references, Sequence) or len(references) != len(candidates):
         raise ValueError(f"references: expected one list of reference captions per candidate ({len(candidates)}), "
                          f"got {type(references).__name__} of length {len(references) if hasattr(references, '__len__') else '?'}")
-    for i, c in enumerate(candidates):
-        if not isinstance(c, str): raise ValueError(f"candidates[{i}]: expected a str, got {type(c).__name__}")
-    for i, refs in enumerate(references):
-        if isinstance(refs, str) or not isinstance(refs, Sequence) or not refs:
-            raise ValueError(f"references[{i}]: expected a non-empty list of reference captions, got {refs!r}")
-        if not all(isinstance(r, str) and r.strip() for r in refs):
-            raise ValueError(f"references[{i}]: expected non-empty str captions, got {list(refs)!r}")
+    references = [check_strings(list(refs) if isinstance(refs, Sequence) and not isinstance(refs, str) else refs,
+                                f"references[{i}]", item="reference caption", nonblank=True) for i, refs in enumerate(references)]
     metrics = [check_choice(m, "metrics", CAPTION_METRICS) for m in metrics]
     check_choice(tokenizer, "tokenizer", ("simple", "ptb"))
     if tokenizer == "ptb":
@@ -178,8 +172,7 @@ def normalize_answer(answer: str) -> str:
     return " ".join(_VQA_NUMBERS.get(w, w) for w in ws if w not in ("a", "an", "the"))
 
 def _check_qa(predictions, answers):
-    if isinstance(predictions, str) or not isinstance(predictions, Sequence) or not predictions:
-        raise ValueError(f"predictions: expected a non-empty list of str, got {predictions!r}"[:200])
+    check_strings(predictions, "predictions", item="prediction")
     if isinstance(answers, str) or not isinstance(answers, Sequence) or len(answers) != len(predictions):
         raise ValueError(f"answers: expected one answer (str or list of str) per prediction ({len(predictions)}), "
                          f"got {type(answers).__name__} of length {len(answers) if hasattr(answers, '__len__') else '?'}")
@@ -187,8 +180,6 @@ def _check_qa(predictions, answers):
         if isinstance(a, str): continue
         if not isinstance(a, Sequence) or not a or not all(isinstance(x, str) for x in a):
             raise ValueError(f"answers[{i}]: expected a str or a non-empty list of str, got {a!r}")
-    for i, p in enumerate(predictions):
-        if not isinstance(p, str): raise ValueError(f"predictions[{i}]: expected a str, got {type(p).__name__}")
 
 def vqa_accuracy(predictions: Sequence[str], answers: Sequence[str | Sequence[str]]) -> float:
     "VQA accuracy: exact match (one answer per question) or min(1, #humans/3) over leave-one-out subsets (several)."

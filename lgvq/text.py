@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import check_int, check_number, check_tensor, get_device
+from .core import check_strings, check_int, check_number, check_tensor, get_device
 
 # %% auto #0
 __all__ = ['CLIP_HF_REPO', 'CLIP_HF_FILE', 'TEXT_ENCODER_NAMES', 'word_char_spans', 'words_of', 'group_tokens', 'TextFeatures',
@@ -168,13 +168,7 @@ class Tokenized(NamedTuple):
 
 def check_captions(captions, name: str = "captions") -> list[str]:
     "Validate a non-empty list of non-blank strings; return it as a list."
-    if isinstance(captions, (str, bytes)) or not isinstance(captions, Sequence):
-        raise ValueError(f"{name}: expected a list of strings, got {type(captions).__name__} {str(captions)[:80]!r}")
-    if len(captions) == 0: raise ValueError(f"{name}: expected at least one caption, got an empty list")
-    for i, c in enumerate(captions):
-        if not isinstance(c, str): raise ValueError(f"{name}[{i}]: expected a str, got {type(c).__name__} {c!r}"[:200])
-        if not c.strip(): raise ValueError(f"{name}[{i}]: expected a non-empty caption, got {c!r}")
-    return list(captions)
+    return check_strings(captions, name, item="caption", nonblank=True)
 
 def _sha1_files(paths) -> str:
     h = hashlib.sha1()

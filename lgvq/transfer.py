@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import atomic_path, check_choice, check_int, check_number, check_tensor
+from .core import atomic_path, check_choice, check_int, check_number, check_strings, check_tensor
 from .kernels import METRICS
 from .quantize import CodebookUsage, QuantizerOutput, _as_rows, _from_rows, codebook_usage, quantize_rows, usage_stats
 
@@ -125,19 +125,11 @@ def _callable_tag(tagger, caption: str) -> tuple[list[tuple[str, str]], list[tup
     return [(w, p) for w, p in toks if p in ("ADJ", "NOUN")], pairs
 
 # %% ../nbs/05_transfer.ipynb #987fb1da
-def _check_caption_list(captions) -> list[str]:
-    if isinstance(captions, (str, bytes)) or not isinstance(captions, Sequence):
-        raise ValueError(f"captions: expected a list of strings, got {type(captions).__name__} {str(captions)[:80]!r}")
-    if len(captions) == 0: raise ValueError("captions: expected at least one caption, got an empty list")
-    for i, c in enumerate(captions):
-        if not isinstance(c, str): raise ValueError(f"captions[{i}]: expected a str, got {type(c).__name__} {c!r}"[:200])
-    return list(captions)
-
 def build_vocabulary(captions: Sequence[str], min_count: int = 1, *, tagger: str | Callable = "spacy",
                      paired_only: bool = False, min_pair_count: int = 1,
                      cache: str | os.PathLike | None = None) -> Vocabulary:
     "Adjectives, lemmatised nouns and adjective→noun modifying pairs of `captions` (spaCy `amod` arcs), cached as JSON."
-    captions = _check_caption_list(captions)
+    captions = check_strings(captions, "captions", item="caption")
     min_count = check_int(min_count, "min_count", min=1)
     min_pair_count = check_int(min_pair_count, "min_pair_count", min=1)
     if not (tagger == "spacy" or callable(tagger)):
