@@ -57,7 +57,7 @@ def test_caption_reference_scores():
     got = caption_metrics(cands, refs, metrics=("bleu4", "rouge_l", "cider_d"))
     want = {"bleu4": 0.3932263127693793, "rouge_l": 0.6499355425370072, "cider_d": 2.1398434997439955}
     for k, v in want.items(): assert abs(got[k] - v) < 1e-3
-    with pytest.raises(ValueError, match=r"references\[0\]: expected a non-empty list"):
+    with pytest.raises(ValueError, match=r"references\[0\]: expected at least one reference caption"):
         caption_metrics(["a"], [[]])
 
 
