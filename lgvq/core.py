@@ -152,7 +152,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     finally:
         if tmp.exists(): tmp.unlink()
 
-# %% ../nbs/00_core.ipynb #07ae5a25
+# %% ../nbs/00_core.ipynb #fff2a1fd
 def check_strings(x, name: str, *, item: str = "string", nonempty: bool = True, nonblank: bool = False) -> list[str]:
     "`x` as a list of str, or a ValueError naming `name` (or `name[i]`): see the rules above."
     if isinstance(x, (str, bytes)) or not isinstance(x, (list, tuple)):
