@@ -75,7 +75,7 @@ def shapes(fam, lg, vqct=False):
 
 
 # Downstream models on a frozen VQ model's codes (lgvq.downstream; `lgvq train` dispatches on the `task` section).
-# CPU scale: every task on CaptionedShapes with the budget of nbs/10_downstream's comparison (400 Adam steps at batch
+# CPU scale: every task on CaptionedShapes with the budget of nbs/10b_comparison.ipynb (400 Adam steps at batch
 # 32, 2,000 training and 300 test images), on the baseline VQ-GAN trained for 800 steps (the run load_vq_pair shares);
 # choose the codebook with an override, e.g. task.vq=configs/shapes_vqgan_lg.yaml.
 SHAPES_TASKS = ("t2i", "completion", "semantic", "unconditional", "captioning", "vqa", "grounding")

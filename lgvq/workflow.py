@@ -515,7 +515,7 @@ def reconstruct_files(model, images, out_dir, size: int, progress: bool = True) 
 # %% ../nbs/12_workflow.ipynb #08ef7914
 PRETRAINED_FORMAT = "lgvq-tokenizer-1"
 VQCT_EXPORT = ("config: a VQCT tokenizer (vqct.enabled) cannot be saved as a plain folder (its codebook is generated from "
-               "the text encoder's word embeddings); load its checkpoint with lgvq.downstream.load_vq")
+               "the text encoder's word embeddings); load its checkpoint with lgvq.taskconfig.load_vq")
 
 def save_pretrained(model, folder, config: TrainConfig) -> Path:
     "Write `model` (encoder, quantizer, decoder) to `folder` as model.safetensors + config.json; return the folder."

@@ -1,13 +1,15 @@
-"""lgvq.downstream across modules: KV-cache exactness on fresh random models, and the whole comparison pipeline
-(data -> VQ codes -> every downstream model -> the metrics modules) end to end at toy scale."""
+"""The downstream modules (lgvq.codegpt, heads, comparison, taskconfig, downstream): KV-cache exactness on fresh random
+models, and the whole comparison pipeline (data -> VQ codes -> every downstream model -> the metrics modules) end to end
+at toy scale."""
 import math
 import tempfile
 
 import pytest
 import torch
 
-from lgvq.downstream import (CodeGPT, DownstreamConfig, GPTConfig, comparison_table, run_downstream_comparison,
-                             task_split)
+from lgvq.codegpt import CodeGPT, GPTConfig
+from lgvq.comparison import DownstreamConfig, comparison_table, run_downstream_comparison
+from lgvq.heads import task_split
 
 
 @pytest.mark.parametrize("cond", ["none", "text", "codes"])
@@ -161,7 +163,8 @@ def test_resume_after_interruption_equals_uninterrupted(kind, vq_run, tmp_path, 
 
 
 def test_bad_downstream_configs_name_the_field(vq_run, tmp_path):
-    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    from lgvq.downstream import DownstreamTrainer
+    from lgvq.taskconfig import load_downstream_config
     vq_dir, text_dir = vq_run
     cfg = ROOT / "configs" / "shapes_vqa.yaml"
     ok = tiny_overrides(vq_dir, text_dir, tmp_path / "run")
@@ -240,7 +243,8 @@ def paper_overrides(vq_dir, text_dir, out_dir, root, **over):
 
 def test_cocoqa_vqa_config_trains_end_to_end(vq_run, tmp_path):
     from lgvq.data import COCOQA
-    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    from lgvq.downstream import DownstreamTrainer
+    from lgvq.taskconfig import load_downstream_config
     vq_dir, text_dir = vq_run
     root = write_cocoqa(tmp_path / "cocoqa")
     over = paper_overrides(vq_dir, text_dir, tmp_path / "run", root)
@@ -259,7 +263,8 @@ def test_cocoqa_vqa_config_trains_end_to_end(vq_run, tmp_path):
 
 def test_refcoco_grounding_config_trains_end_to_end(vq_run, tmp_path):
     from lgvq.data import RefCOCO, crop_box
-    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    from lgvq.downstream import DownstreamTrainer
+    from lgvq.taskconfig import load_downstream_config
     vq_dir, text_dir = vq_run
     root = write_refcoco(tmp_path / "refcoco")
     over = paper_overrides(vq_dir, text_dir, tmp_path / "run", root)
@@ -280,7 +285,8 @@ def test_refcoco_grounding_config_trains_end_to_end(vq_run, tmp_path):
 
 def test_task_datasets_fail_fast_naming_the_file(vq_run, tmp_path):
     "A missing or malformed file stops the run before the VQ model is trained, naming the file (and where it goes)."
-    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    from lgvq.downstream import DownstreamTrainer
+    from lgvq.taskconfig import load_downstream_config
     vq_dir, text_dir = vq_run
     vq_cfg = tmp_path / "vq.yaml"; vq_cfg.write_text(yaml.safe_dump(TINY_VQ))             # would be trained by train_cached
     qa = write_cocoqa(tmp_path / "cocoqa")
@@ -307,7 +313,9 @@ def test_task_datasets_fail_fast_naming_the_file(vq_run, tmp_path):
 
 def test_cocoqa_vqa_accuracy_per_question_type(vq_run, tmp_path):
     "COCO-QA's question types: accuracy, questions and unseen answers per type, consistent with the overall numbers."
-    from lgvq.downstream import DownstreamTrainer, load_downstream_config, vqa_hits
+    from lgvq.downstream import DownstreamTrainer
+    from lgvq.heads import vqa_hits
+    from lgvq.taskconfig import load_downstream_config
     vq_dir, text_dir = vq_run
     root = write_cocoqa(tmp_path / "cocoqa")
     cfg = ROOT / "configs" / "cocoqa_vqa.yaml"
@@ -329,7 +337,7 @@ def test_cocoqa_vqa_accuracy_per_question_type(vq_run, tmp_path):
 @pytest.mark.filterwarnings("ignore:FD-shapes")
 def test_comparison_counts_every_vqa_test_question(monkeypatch):
     "run_downstream_comparison scores VQA over every test question, as the trainer does (unseen answers are misses)."
-    import lgvq.downstream as ds
+    import lgvq.comparison as ds
     from lgvq.shapes import CaptionedShapes
     from lgvq.models import ModelConfig, build_model
     from lgvq.text_cache import TextFeatureCache
@@ -378,7 +386,8 @@ class TinyFID(torch.nn.Module):
 def test_fid_on_a_paper_dataset_equals_metrics_fid(vq_run, tmp_path, monkeypatch):
     import lgvq.image_metrics
     from lgvq.data import CelebAHQ
-    from lgvq.downstream import DownstreamTrainer, load_downstream_config
+    from lgvq.downstream import DownstreamTrainer
+    from lgvq.taskconfig import load_downstream_config
     from lgvq.image_metrics import FeatureExtractor, fid, to_unit
     vq_dir, text_dir = vq_run
     weights = tmp_path / "fid_weights.pth"; weights.write_bytes(b"stand-in")
@@ -406,7 +415,7 @@ def test_fid_on_a_paper_dataset_equals_metrics_fid(vq_run, tmp_path, monkeypatch
 
 def test_fid_auto_records_why_and_true_fails_fast(vq_run, tmp_path, monkeypatch):
     import lgvq.image_metrics
-    from lgvq.downstream import load_downstream_config
+    from lgvq.taskconfig import load_downstream_config
     vq_dir, text_dir = vq_run
     nowhere = tmp_path / "nowhere" / lgvq.image_metrics.FID_WEIGHTS_FILE
     monkeypatch.setattr(lgvq.image_metrics, "fid_weights_locations", lambda: [nowhere, nowhere])

@@ -114,8 +114,8 @@ def test_every_config_is_valid(path, tmp_path):
     "Every shipped config parses with no unknown key; paper-scale ones only need their dataset root to exist."
     from lgvq.config import load_config
     d = yaml.safe_load(path.read_text())
-    if "task" in d:                                               # a downstream config (lgvq.downstream)
-        from lgvq.downstream import TASK_DATASETS, load_downstream_config
+    if "task" in d:                                               # a downstream config (lgvq.taskconfig)
+        from lgvq.taskconfig import TASK_DATASETS, load_downstream_config
         over = [] if d["data"]["dataset"] == "shapes" else [f"data.root={tmp_path}"]
         cfg = load_downstream_config(path, over)                  # every dataset has a loader: every config validates
         assert cfg.task.kind in TASK_DATASETS[cfg.data.dataset]

@@ -163,7 +163,7 @@ def test_downstream_trains_from_encoded_files(trained, tmp_path, monkeypatch):
     refused before training with an error naming the key."""
     import math
     from safetensors.torch import save_file
-    import lgvq.downstream as D
+    import lgvq.taskconfig as D
     from lgvq.workflow import CODES_FORMAT, load_codes
     d, _ = trained
     cks = list_checkpoints(d / "runs" / "mine" / "checkpoints")
@@ -187,7 +187,8 @@ def test_downstream_trains_from_encoded_files(trained, tmp_path, monkeypatch):
     log = [json.loads(l) for l in (tmp_path / "t2i" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3] and all(math.isfinite(r["loss"]) for r in log)
     # (b) the records it trained on are the files' rows, which are what encoding the folder's splits again gives
-    from lgvq.downstream import DownstreamTrainer, build_task_codes, load_downstream_config, load_vq
+    from lgvq.downstream import DownstreamTrainer
+    from lgvq.taskconfig import build_task_codes, load_downstream_config, load_vq
     tr = DownstreamTrainer(load_downstream_config(tmp_path / "t2i.yaml"), resume=True, progress=False)
     assert torch.equal(tr.data.codes, train["indices"].flatten(1)) and tr.data.captions == train["captions"]
     assert torch.equal(tr.data.test_codes, val["indices"].flatten(1)) and tr.data.test_captions == val["captions"]
