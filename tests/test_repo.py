@@ -30,3 +30,14 @@ def test_one_module_per_notebook():
         for m in set(found):
             assert m not in mods, f"{m} exported by both {mods[m]} and {nb.name}"
             mods[m] = nb.name
+
+
+def test_ci_entry_point_is_valid_bash():
+    "CI runs `.ci/run` (not `make test`); a syntax error there fails CI in 0 s while every local check stays green."
+    import subprocess
+    script = ROOT / ".ci" / "run"
+    res = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert res.returncode == 0, f".ci/run does not parse: {res.stderr}"
+    lines = script.read_text().splitlines()
+    assert lines[0] == "#!/usr/bin/env bash", lines[0]
+    assert lines[-1].strip() == "make test", f".ci/run must end by running make test, ends with {lines[-1]!r}"
