@@ -5,7 +5,6 @@
 # %% ../nbs/10d_downstream.ipynb #27e7d17b
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from dataclasses import asdict
@@ -16,9 +15,8 @@ import torch
 import torch.nn as nn
 from fastcore.basics import patch
 from torch.utils.data import DataLoader, Subset
-from tqdm.auto import tqdm
 
-from .checkpoint import git_commit, list_checkpoints, load_checkpoint, restore, save_checkpoint
+from .checkpoint import autocast_context, git_commit, open_resume, restore, run_steps, save_checkpoint, write_run_info
 from .codegpt import CodeGPT, GPTConfig
 from .core import atomic_path, check_int, get_device, seed_everything
 from .data import COCOQA_TYPES, collate
@@ -45,14 +43,7 @@ class DownstreamTrainer:
         self.cfg, self.progress, t = cfg, progress, cfg.task
         self.device = get_device(cfg.run.device)
         self.out_dir = Path(cfg.run.out_dir or Path("runs") / cfg.run.name).expanduser()
-        self.ckpt = None
-        if resume:
-            path = resume
-            if resume is True:
-                found = list_checkpoints(self.out_dir / "checkpoints")
-                if not found: raise ValueError(f"resume: no checkpoint in {str(self.out_dir / 'checkpoints')!r}")
-                path = found[-1]
-            self.ckpt = load_checkpoint(path)
+        self.ckpt = open_resume(self.out_dir, resume)                      # the run protocol of nbs/08a_checkpoint
         datasets = open_task_datasets(cfg)                                  # missing files fail here, before any training
         self.test_dataset = datasets[1] if datasets else None
         self.fid_weights, self.fid_reason = find_fid_weights(cfg)           # FID weights: loaded now, before any training
@@ -156,8 +147,7 @@ def task_loss(self: DownstreamTrainer, idx: torch.Tensor, g: torch.Generator) ->
 @patch
 def _autocast(self: DownstreamTrainer):
     "bf16 autocast on the training device if `optim.precision` says so, else a no-op context."
-    if self.cfg.optim.precision == "bf16": return torch.autocast(self.device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    return autocast_context(self.cfg.optim.precision, self.device)
 
 # %% ../nbs/10d_downstream.ipynb #531b00b7
 @patch
@@ -169,37 +159,30 @@ def save(self: DownstreamTrainer) -> Path:
 
 # %% ../nbs/10d_downstream.ipynb #b10806d6
 @patch
+def train_step(self: DownstreamTrainer) -> dict:
+    "One Adam step on the batch of step `self.step` (drawn from f(seed, step), so a resumed run draws the same batches)."
+    o = self.cfg.optim
+    g = torch.Generator().manual_seed(self.cfg.run.seed * 1_000_003 + self.step)
+    idx = torch.randint(0, self.n_records, (min(o.batch_size, self.n_records),), generator=g)
+    self.model.train()
+    with self._autocast(): loss = self.task_loss(idx, g)
+    self.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if o.grad_clip: nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], o.grad_clip)
+    self.opt.step()
+    return {"loss": loss.item()}
+
+@patch
 def fit(self: DownstreamTrainer) -> dict:
-    "Train to `optim.steps`; return the last log record."
-    cfg, o = self.cfg, self.cfg.optim
-    self.out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(self.out_dir / "run.json") as tmp:
-        tmp.write_text(json.dumps({"config": cfg.to_dict(), "vq_checkpoint": str(self.vq_checkpoint), "git": git_commit(),
-                                   "device": str(self.device), "start_step": self.step}, indent=1))
-    bar = tqdm(total=o.steps, initial=self.step, disable=not self.progress, desc=cfg.run.name, unit="step", dynamic_ncols=True)
-    record, total, count, t0, s0 = {}, 0.0, 0, time.perf_counter(), self.step
-    params = [p for p in self.model.parameters() if p.requires_grad]
-    while self.step < o.steps:
-        g = torch.Generator().manual_seed(cfg.run.seed * 1_000_003 + self.step)     # the batch of step t: f(seed, t)
-        idx = torch.randint(0, self.n_records, (min(o.batch_size, self.n_records),), generator=g)
-        self.model.train()
-        with self._autocast(): loss = self.task_loss(idx, g)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if o.grad_clip: nn.utils.clip_grad_norm_(params, o.grad_clip)
-        self.opt.step()
-        self.step += 1; bar.update(1)
-        total += loss.item(); count += 1
-        if self.step % cfg.run.log_every == 0 or self.step == o.steps:
-            record = {"step": self.step, "loss": round(total / count, 6), "lr": o.lr,
-                      "steps_per_s": (self.step - s0) / max(time.perf_counter() - t0, 1e-9)}
-            bar.set_postfix(loss=f"{record['loss']:.4f}")
-            with open(self.out_dir / "log.jsonl", "a") as f: f.write(json.dumps(record) + "\n")
-            total, count = 0.0, 0
-        if self.step % cfg.run.ckpt_every == 0 or self.step == o.steps: self.save()
-    bar.close()
+    "Train to `optim.steps` under the run protocol (nbs/08a_checkpoint); return the last log record."
+    cfg = self.cfg
+    write_run_info(self.out_dir, {"config": cfg.to_dict(), "vq_checkpoint": str(self.vq_checkpoint), "device": str(self.device),
+                                  "start_step": self.step})
+    record = run_steps(self, self.train_step, cfg.optim.steps, cfg.run, self.out_dir / "log.jsonl", progress=self.progress,
+                       extra=lambda: {"lr": cfg.optim.lr})
     self.model.eval()
     return record
+
 
 # %% ../nbs/10d_downstream.ipynb #7428e19e
 def _chunks(n: int, size: int): return [(s, min(s + size, n)) for s in range(0, n, size)]

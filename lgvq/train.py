@@ -7,31 +7,19 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
-import difflib
 import json
-import math
 import os
-import random
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 import warnings
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 from fastcore.basics import patch
-import torch.nn as nn
 
-from .checkpoint import git_commit, list_checkpoints, load_checkpoint, remove_stale_temporaries, restore, save_checkpoint
-from .config import DataConfig, GuideConfig, TextConfig, TrainConfig, build_dataset, dataset_captions, model_config
-from .core import atomic_path, check_choice, check_int, check_number, get_device, is_distributed, seed_everything
+from .checkpoint import (autocast_context, git_commit, list_checkpoints, load_checkpoint, open_resume, restore, run_steps,
+                             save_checkpoint, write_run_info)
+from .config import GuideConfig, TextConfig, TrainConfig, build_dataset, dataset_captions, model_config
+from .core import check_int, get_device, is_distributed, seed_everything
 
 # %% auto #0
 __all__ = ['ShardedBatchSampler', 'build_text', 'build_quantizer_vqct', 'guide_switches', 'build_model', 'needs_text',
@@ -211,14 +199,7 @@ def save(self: Trainer) -> Path | None:
 
 @patch
 def _resume(self: Trainer, resume):
-    if self.rank == 0:                                               # leftovers of writes killed in an earlier session
-        gone = remove_stale_temporaries(self.out_dir / "checkpoints") + remove_stale_temporaries(self.out_dir)
-        if gone: print(f"removed {len(gone)} temporary file(s) of interrupted writes: {', '.join(p.name for p in gone)}")
-    if resume is True:
-        found = list_checkpoints(self.out_dir / "checkpoints")
-        if not found: raise ValueError(f"resume: no checkpoint in {str(self.out_dir / 'checkpoints')!r}")
-        resume = found[-1]
-    ck = load_checkpoint(resume)
+    ck = open_resume(self.out_dir, resume, clean=self.rank == 0)     # the run protocol of nbs/08a_checkpoint
     restore(ck, self.modules, self.optimizers)
     st = ck["state"]
     self.step, self.epoch = int(st["step"]), int(st["epoch"])
@@ -227,11 +208,7 @@ def _resume(self: Trainer, resume):
 
 # %% ../nbs/09_train.ipynb #7295e1aa
 @patch
-def _autocast(self: Trainer):
-    if self.cfg.optim.precision == "bf16":
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
-    import contextlib
-    return contextlib.nullcontext()
+def _autocast(self: Trainer): return autocast_context(self.cfg.optim.precision, self.device)
 
 @patch
 def train_step(self: Trainer, batch: dict) -> dict:
@@ -287,36 +264,19 @@ def _batches(self: Trainer):
 
 @patch
 def fit(self: Trainer) -> dict:
-    "Train to `optim.steps`; return the last log record."
-    from tqdm.auto import tqdm
+    "Train to `optim.steps` under the run protocol (nbs/08a_checkpoint); return the last log record."
     cfg, main = self.cfg, self.rank == 0
     if main:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.out_dir / "run.json") as tmp:
-            tmp.write_text(json.dumps({"config": cfg.to_dict(), "git": git_commit(), "world": self.world,
-                                       "device": str(self.device), "lr": self.lr, "start_step": self.step}, indent=1))
-    log_path = self.out_dir / "log.jsonl"
+        write_run_info(self.out_dir, {"config": cfg.to_dict(), "world": self.world, "device": str(self.device),
+                                      "lr": self.lr, "start_step": self.step})
     self._open_logs()
-    bar = tqdm(total=cfg.optim.steps, initial=self.step, disable=not (main and self.progress), desc=cfg.run.name,
-               unit="step", dynamic_ncols=True)
-    record, t0, s0 = {}, time.perf_counter(), self.step
     batches = self._batches()
-    while self.step < cfg.optim.steps:
-        logs = self.train_step(next(batches))
-        self.step += 1
-        bar.update(1)
-        if self.step % cfg.run.log_every == 0 or self.step == cfg.optim.steps:
-            rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
-            record = {"step": self.step, "epoch": self.epoch, "steps_per_s": rate, "lr": self.lr,
-                      **{k: round(v, 6) for k, v in logs.items()}}
-            bar.set_postfix(loss=f"{logs.get('loss', float('nan')):.4f}", usage=f"{logs.get('usage', 0):.0%}")
-            if main:
-                with open(log_path, "a") as f: f.write(json.dumps(record) + "\n")
-                self._log_scalars(record)
-        if self.step % cfg.run.ckpt_every == 0 or self.step == cfg.optim.steps: self.save()
-    bar.close()
-    self._close_logs()
-    return record
+    try:
+        return run_steps(self, lambda: self.train_step(next(batches)), cfg.optim.steps, cfg.run, self.out_dir / "log.jsonl",
+                         main=main, progress=self.progress, extra=lambda: {"epoch": self.epoch, "lr": self.lr},
+                         on_record=self._log_scalars if main else None)
+    finally: self._close_logs()
+
 
 # %% ../nbs/09_train.ipynb #7b2d4e61
 @patch
@@ -368,7 +328,7 @@ def evaluate(model, dataset, batch_size: int = 64, max_images: int | None = None
     device = device or next(model.parameters()).device
     model.eval()
     n = len(dataset) if max_images is None else min(len(dataset), check_int(max_images, "max_images", min=1))
-    counter, se, l1, count = None, 0.0, 0.0, 0
+    counter, l1, count = None, 0.0, 0
     psnrs = []
     for s in range(0, n, batch_size):
         x = collate([dataset[i] for i in range(s, min(s + batch_size, n))])["image"].to(device)
