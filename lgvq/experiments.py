@@ -16,12 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from .core import atomic_path, check_choice, check_strings
+from .core import atomic_path, check_choice, check_int, check_strings
 
 # %% auto #0
 __all__ = ['ORDER', 'SCALES', 'DATASETS', 'PARALLEL_ORDER', 'USES_SHARED', 'USES_PROBES', 'experiment_notebooks',
-           'run_experiment', 'repo_root', 'check_experiment', 'experiment_config', 'mean_std', 'fmt', 'cached_probe',
-           'probed_run', 'language_results', 'write_results', 'shared_runs', 'prepare_run', 'run_all', 'main']
+           'run_experiment', 'repo_root', 'check_experiment', 'experiment_config', 'mean_std', 'fmt',
+           'experiment_setup', 'paired_comparison', 'fmt_paired', 'cached_probe', 'probed_run', 'language_results',
+           'write_results', 'shared_runs', 'prepare_run', 'run_all', 'main']
 
 # %% ../nbs/11_experiments.ipynb #680ec904
 ORDER = ("toy_codebook", "alignment", "reconstruction", "loss_ablation", "masked_words", "codebook", "retrieval", "downstream")
@@ -114,6 +115,68 @@ def fmt(xs, pct: bool = False, digits: int = 4) -> str:
     m, sd = mean_std(xs)
     return f"{100 * m:.1f} ± {100 * sd:.1f}" if pct else f"{m:.{digits}f} ± {sd:.{digits}f}"
 
+# %% ../nbs/11_experiments.ipynb #17317143
+def experiment_setup(scale: str, dataset: str = "shapes", data_root: str = "", *, seed: int = 0, num_seeds: int = 0,
+                     steps: int = 0, probe_steps: int = 0, threads: int = 0, out_dir=".", default_seeds: int | None = None):
+    """The shared preamble of an experiment notebook: validated parameters with the scale's defaults filled in, torch
+    threads set, `out_dir` created. `default_seeds` replaces the scale's seed count where a notebook affords fewer."""
+    from types import SimpleNamespace
+    import torch
+    st = check_experiment(scale, dataset, data_root)
+    seed = check_int(seed, "seed", min=0)
+    if check_int(threads, "threads", min=0) or scale != "paper": torch.set_num_threads(threads or 1)
+    steps = check_int(steps or st["steps"], "steps", min=1)
+    probe_steps = check_int(probe_steps or st["probe_steps"], "probe_steps", min=1)
+    num_seeds = check_int(num_seeds or default_seeds or st["seeds"], "num_seeds", min=1)
+    if not isinstance(out_dir, (str, os.PathLike)): raise ValueError(f"out_dir: expected a folder path, got {type(out_dir).__name__}")
+    out = Path(out_dir).expanduser().resolve(); out.mkdir(parents=True, exist_ok=True)
+    seeds = list(range(seed, seed + num_seeds))
+    banner = (f"scale={scale} dataset={dataset} seeds={seeds} steps={steps} probe_steps={probe_steps}, {st['n_val']} validation "
+              f"images, {torch.get_num_threads()} CPU thread(s) -> {out}")
+    return SimpleNamespace(settings=st, seed=seed, seeds=seeds, num_seeds=num_seeds, steps=steps, probe_steps=probe_steps,
+                           n_val=st["n_val"], n_probe=st["n_probe"], out=out, banner=banner,
+                           t_start=time.perf_counter(), t_cpu=time.process_time())
+
+# %% ../nbs/11_experiments.ipynb #c4a47990
+def paired_comparison(baseline: dict, treated: dict, higher_is_better: bool = True, confidence: float = 0.95,
+                      min_seeds: int = 5) -> dict:
+    """Paired-by-seed comparison of `treated` against `baseline` ({seed: value} each, the same seeds): mean difference
+    (treated - baseline), Student's t confidence interval, and a verdict ('better' | 'worse' | 'not shown' |
+    'no interval'); `enough_seeds` is False below `min_seeds`."""
+    from scipy import stats
+    for name, d in (("baseline", baseline), ("treated", treated)):
+        if not isinstance(d, dict) or not d:
+            raise ValueError(f"{name}: expected a non-empty dict {{seed: value}}, got {type(d).__name__} {d!r}"[:200])
+        bad = {k: v for k, v in d.items() if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)}
+        if bad: raise ValueError(f"{name}: expected finite numbers, got {bad!r}"[:200])
+    if set(baseline) != set(treated):
+        raise ValueError(f"treated: expected the seeds of baseline {sorted(baseline)}, got {sorted(treated)}")
+    confidence = float(confidence)
+    if not 0 < confidence < 1: raise ValueError(f"confidence: expected a number in (0, 1), got {confidence}")
+    seeds = sorted(baseline)
+    diffs = [float(treated[s]) - float(baseline[s]) for s in seeds]
+    n, mean = len(diffs), sum(diffs) / len(diffs)
+    out = {"n": n, "seeds": seeds, "baseline_mean": sum(baseline.values()) / n, "treated_mean": sum(treated.values()) / n,
+           "diff": mean, "diffs": diffs, "sd": None, "ci": None, "confidence": confidence,
+           "enough_seeds": n >= check_int(min_seeds, "min_seeds", min=2), "higher_is_better": bool(higher_is_better)}
+    if n < 2:
+        out["verdict"] = "no interval"
+        return out
+    sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / (n - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    lo, hi = mean - half, mean + half
+    good = lo > 0 if higher_is_better else hi < 0
+    bad = hi < 0 if higher_is_better else lo > 0
+    out.update(sd=sd, ci=(lo, hi), verdict="better" if good else "worse" if bad else "not shown")
+    return out
+
+def fmt_paired(r: dict, pct: bool = False, digits: int = 4) -> str:
+    "A paired_comparison as 'Δ = +x [lo, hi] (n seeds): verdict' for tables (percentage points when `pct`)."
+    f = (lambda v: f"{100 * v:+.1f}") if pct else (lambda v: f"{v:+.{digits}f}")
+    ci = f" [{f(r['ci'][0])}, {f(r['ci'][1])}]" if r["ci"] else ""
+    few = "" if r["enough_seeds"] else ", fewer than the protocol's seeds"
+    return f"Δ = {f(r['diff'])}{ci} ({r['n']} seed{'s' if r['n'] != 1 else ''}{few}): {r['verdict']}"
+
 # %% ../nbs/11_experiments.ipynb #e6b906f5
 def _probe_key(ckpt, **settings) -> str:
     import hashlib
@@ -124,7 +187,6 @@ def _probe_key(ckpt, **settings) -> str:
 def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe_steps: int, n_probe: int, n_val: int,
                  seed: int, run_cache, strict: bool = False):
     "(probe head, metrics, (z_val, val captions)) for a frozen model; the head and metrics are reused when cached."
-    from lgvq.core import check_int
     from lgvq.train import run_lock
     for v, n in ((probe_steps, "probe_steps"), (n_probe, "n_probe"), (n_val, "n_val")): check_int(v, n, min=1)
     if not (Path(ckpt) / "state.json").is_file():
@@ -162,7 +224,6 @@ def probed_run(dataset: str, variant: str, scale: str, seed: int, steps: int = 0
     exactly as `language_results` makes them. Returns (model, probe head, probe metrics, (z_val, val captions))."""
     from lgvq.config import build_dataset
     from lgvq.train import build_text, train_cached
-    from lgvq.core import check_int
     check_choice(variant, "variant", ("vqgan", "vqgan_lg"))
     check_int(seed, "seed", min=0); check_int(probe_steps, "probe_steps", min=0)
     if (encoder is None) != (cache is None):
@@ -246,7 +307,6 @@ def prepare_run(variant: str, seed: int, scale: str, run_cache, probe: bool = Tr
     """Train (or reuse) one shared run, and its probe when `probe`, in this process (a pool worker); a summary with the
     wall time. Bad arguments raise; a failure of the run itself is returned in the summary (the notebooks report it)."""
     import torch
-    from lgvq.core import check_int
     from lgvq.train import train_cached
     check_choice(variant, "variant", ("vqgan", "vqgan_lg")); check_int(seed, "seed", min=0)
     check_experiment(scale, "shapes")
@@ -276,7 +336,6 @@ def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: st
             jobs: int = 1) -> int:
     """Run every experiment notebook (or those named in `only`), `jobs` at a time; print a summary; write RESULTS.md;
     return the number of failed notebooks."""
-    from lgvq.core import check_int
     check_choice(scale, "scale", ("tiny", "smoke", "paper"))
     jobs = check_int(jobs, "jobs", min=1)
     figures, runs = Path(figures).resolve(), Path(runs).resolve()
