@@ -17,7 +17,8 @@ from .core import atomic_path, check_int, check_tensor
 from .quantize import CodebookUsage
 
 # %% auto #0
-__all__ = ['plot_code_usage', 'codebook_usage_from_counts', 'word_code_mse', 'masked_word_recall', 'retrieval_recall']
+__all__ = ['plot_code_usage', 'codebook_usage_from_counts', 'word_code_mse', 'masked_word_recall', 'retrieval_recall',
+           'retrieval_chance']
 
 # %% ../nbs/07c_alignment_metrics.ipynb #ccacb05b
 def plot_code_usage(usage: CodebookUsage | torch.Tensor, title: str | None = None, path: str | os.PathLike | None = None,
@@ -82,24 +83,42 @@ def masked_word_recall(pred: torch.Tensor, targets: torch.Tensor, word_index: to
 
 # %% ../nbs/07c_alignment_metrics.ipynb #4bcfc1d6
 def retrieval_recall(image_emb: torch.Tensor, text_emb: torch.Tensor, ks: Sequence[int] = (1, 5),
-                     text_image: torch.Tensor | None = None) -> dict:
-    "Image→text Recall@K: `image_emb` (B, D), `text_emb` (T, D), `text_image` (T,) image of each text (default: t -> t)."
+                     text_image: torch.Tensor | None = None, relevant: torch.Tensor | None = None) -> dict:
+    """Image→text Recall@K: `image_emb` (B, D), `text_emb` (T, D); a text is a hit for image b when it is one of b's own
+    (`text_image` (T,): the image of each text, default t -> t) or, given `relevant` (B, T) bool, when relevant[b, t]."""
     check_tensor(image_emb, "image_emb", ndim=2, dtype="floating", finite=True)
     B, D = image_emb.shape
     check_tensor(text_emb, "text_emb", shape=(None, D), dtype="floating", finite=True)
     T = text_emb.shape[0]
+    ks = [check_int(k, "ks", min=1) for k in ks]
+    if not ks: raise ValueError("ks: expected at least one K, got none")
+    if relevant is not None:
+        if text_image is not None: raise ValueError("relevant: give either text_image or relevant, not both")
+        check_tensor(relevant, "relevant", shape=(B, T), dtype=torch.bool)
+        return _recall_at(F.normalize(image_emb.double(), dim=-1) @ F.normalize(text_emb.double(), dim=-1).T,
+                          relevant.to(image_emb.device), ks, "relevant")
     if text_image is None:
         if T != B: raise ValueError(f"text_image: required when the number of texts ({T}) differs from the images ({B})")
         text_image = torch.arange(B, device=image_emb.device)
     check_tensor(text_image, "text_image", shape=(T,), dtype=(torch.int64, torch.int32))
     if int(text_image.min()) < 0 or int(text_image.max()) >= B:
         raise ValueError(f"text_image: expected image indices in [0, {B}), got range [{int(text_image.min())}, {int(text_image.max())}]")
-    ks = [check_int(k, "ks", min=1) for k in ks]
-    if not ks: raise ValueError("ks: expected at least one K, got none")
     sims = F.normalize(image_emb.double(), dim=-1) @ F.normalize(text_emb.double(), dim=-1).T      # (B, T)
     correct = text_image.long()[None, :] == torch.arange(B, device=sims.device)[:, None]           # (B, T)
+    return _recall_at(sims, correct, ks, "text_image")
+
+def _recall_at(sims, correct, ks, name) -> dict:
     if not bool(correct.any(1).all()):
-        raise ValueError(f"text_image: expected every image to have at least one text; image {int((~correct.any(1)).nonzero()[0])} has none")
+        raise ValueError(f"{name}: expected every image to have at least one text; image {int((~correct.any(1)).nonzero()[0])} has none")
     best = sims.masked_fill(~correct, -math.inf).amax(1)                                            # (B,)
     rank = ((sims > best[:, None]) & ~correct).sum(1)                                               # wrong texts above
     return {f"r@{k}": float((rank < k).double().mean()) for k in ks}
+
+# %% ../nbs/07c_alignment_metrics.ipynb #d41e2010
+def retrieval_chance(relevant: torch.Tensor, ks: Sequence[int] = (1, 5)) -> dict:
+    "Expected Recall@K of a uniformly random ranking, given `relevant` (B, T) bool (see the formula above)."
+    check_tensor(relevant, "relevant", ndim=2, dtype=torch.bool)
+    ks = [check_int(k, "ks", min=1) for k in ks]
+    if not ks: raise ValueError("ks: expected at least one K, got none")
+    T, m = relevant.shape[1], relevant.sum(1).tolist()
+    return {f"r@{k}": sum(1 - math.comb(T - mb, k) / math.comb(T, k) for mb in m) / len(m) for k in ks}

@@ -5,14 +5,12 @@
 # %% ../nbs/04a_probe.ipynb #1c73a6f9
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from .core import check_int, check_number, seed_everything
-from .losses import LanguageGuide, gsa_loss, ras_loss
+from .alignment_metrics import retrieval_chance, retrieval_recall
+from .losses import LanguageGuide, ras_loss
 
 # %% auto #0
 __all__ = ['quantized_codes', 'fit_probe', 'masked_text', 'language_metrics']
@@ -70,31 +68,56 @@ def masked_text(head: LanguageGuide, tf, masked: torch.Tensor) -> torch.Tensor:
     with torch.no_grad(): tokens, _ = enc._forward(ids.to(enc.device), tf.mask.to(enc.device))
     return tokens.float().to(tf.tokens.device) * tf.mask[..., None]
 
-def _word_recall(head, tf, vt, k: int, gen) -> tuple[int, int]:
-    "Masked words (exactly k per caption) recalled at top-1: (hits, total words)."
+def _word_recall(head, tf, vt, k: int, gen, classes: torch.Tensor | None = None) -> dict:
+    """Masked words (exactly k per caption) recalled at top-1: {"": (hits, words)}, plus "_content" and "_function"
+    when `classes` (B, W) long gives each word's class (1 content, 0 function, -1 unclassified)."""
     from lgvq.text import mask_words
     mw = mask_words(tf, num_words=k, generator=gen)
-    if not mw.masked.any(): return 0, 0
+    if not mw.masked.any(): return {"": (0, 0)}
     pred = head.mtp.logits(masked_text(head, tf, mw.masked), tf.mask, mw.masked, vt).argmax(-1)   # (M,)
     ok_tok = torch.zeros_like(tf.ids, dtype=torch.bool)
     ok_tok[mw.masked] = pred == tf.ids[mw.masked]
     wi = tf.word_index.clamp(min=0)
     # a word is recalled when none of its masked tokens is wrong
     wrong_count = torch.zeros(mw.word_masked.shape, dtype=torch.long).scatter_add_(1, wi, (mw.masked & ~ok_tok).long())
-    hits = (mw.word_masked & (wrong_count == 0)).sum()
-    return int(hits), int(mw.word_masked.sum())
+    recalled = mw.word_masked & (wrong_count == 0)
+    out = {"": (int(recalled.sum()), int(mw.word_masked.sum()))}
+    if classes is not None:
+        for name, v in (("_content", 1), ("_function", 0)):
+            sel = classes == v
+            out[name] = (int((recalled & sel).sum()), int((mw.word_masked & sel).sum()))
+    return out
+
+def _word_classes(tf, flags) -> torch.Tensor:
+    "(B, W) long: 1 content, 0 function, -1 where the caption's tokenizer words do not match its `words_of` words."
+    B, W = tf.word_mask.shape
+    out = torch.full((B, W), -1, dtype=torch.long)
+    for b, (ws, fl) in enumerate(zip(tf.words, flags)):
+        if len(ws) == len(fl) and fl: out[b, :len(fl)] = torch.tensor(fl, dtype=torch.long)
+    return out
 
 @torch.no_grad()
 def language_metrics(head: LanguageGuide, z_q: torch.Tensor, captions: list, cache, batch_size: int = 64,
-                     seed: int = 0, ks=(1, 5)) -> dict:
-    "Word–code MSE (heads with L_ras's code head), masked-word Recall@1 (1 and 3 words; real vs shuffled), image→text Recall@K."
+                     seed: int = 0, ks=(1, 5), word_classes: bool = True, all_captions: list | None = None,
+                     content: list | None = None) -> dict:
+    """Word–code MSE (heads with L_ras's code head), masked-word Recall@1 (1 and 3 words; real vs shuffled; all, content
+    and function words), image→text Recall@K (the drawn caption; with `all_captions`, any caption of the image; with
+    `content`, one hashable key per image, any caption of an image with the same content), each with its chance."""
     head.eval()
     n = len(z_q)
     if len(captions) != n: raise ValueError(f"captions: expected {n} captions, got {len(captions)}")
-    gen = torch.Generator().manual_seed(seed)
+    if all_captions is not None and (len(all_captions) != n or not all(isinstance(cs, (list, tuple)) and cs for cs in all_captions)):
+        raise ValueError(f"all_captions: expected {n} non-empty caption lists, got {type(all_captions).__name__} of length {len(all_captions)}")
+    if content is not None:
+        if all_captions is None: raise ValueError("content: needs all_captions (the captions it ranks)")
+        if len(content) != n: raise ValueError(f"content: expected {n} keys, got {len(content)}")
+    flags = None
+    if word_classes:
+        from lgvq.text import content_words
+        flags = content_words(captions)
     mse_sum, cls_all, pooled_all = 0.0, [], []
     has_codes = head.ras_codes != "projected" or head.ras_proj is not None   # a head trained without L_ras has no code head
-    hits = {f"{m}_mask{k}": [0, 0] for m in ("real", "shuffled") for k in (1, 3)}
+    hits, unclassified, n_words = {}, 0, 0
     for s in range(0, n, batch_size):
         zq = z_q[s:s + batch_size]
         tf = cache.get(captions[s:s + batch_size])
@@ -102,17 +125,39 @@ def language_metrics(head: LanguageGuide, z_q: torch.Tensor, captions: list, cac
         words, wmask = tf.word_features()
         if has_codes: mse_sum += float(ras_loss(words, vt[:, 1:], wmask, head.relation_codes(zq, vt))) * len(zq)
         cls_all.append(F.normalize(head.gsa_head(vt[:, 0]), dim=-1)); pooled_all.append(F.normalize(tf.pooled, dim=-1))
+        classes = _word_classes(tf, flags[s:s + batch_size]) if flags is not None else None
+        if classes is not None: unclassified += int(((classes < 0) & tf.word_mask).sum()); n_words += int(tf.word_mask.sum())
         if head.mtp is not None:
             perm = torch.roll(torch.arange(len(zq)), 1) if len(zq) > 1 else torch.arange(1)
             for k in (1, 3):
                 for m, mem in (("real", vt), ("shuffled", vt[perm])):
                     g2 = torch.Generator().manual_seed(seed * 7919 + s * 31 + k)    # same masks for real and shuffled
-                    h, t = _word_recall(head, tf, mem, k, g2)
-                    hits[f"{m}_mask{k}"][0] += h; hits[f"{m}_mask{k}"][1] += t
-    sims = torch.cat(cls_all) @ torch.cat(pooled_all).T                            # (n, n) image -> caption
+                    for cls, (h, t) in _word_recall(head, tf, mem, k, g2, classes).items():
+                        acc = hits.setdefault(f"{m}_mask{k}{cls}", [0, 0]); acc[0] += h; acc[1] += t
+    img = torch.cat(cls_all)
+    sims = img @ torch.cat(pooled_all).T                                            # (n, n) image -> caption
     rank = (sims > sims.diag()[:, None]).sum(1)                                     # captions scoring above the true one
     out = {"word_code_mse": mse_sum / n} if has_codes else {}
     for k in ks: out[f"retrieval_r@{k}"] = float((rank < k).float().mean())
+    for k in ks: out[f"retrieval_chance@{k}"] = min(k, n) / n
+    if all_captions is not None:
+        # each distinct caption once: a template sentence shared by many images ("there are two shapes in the image")
+        # is one text, relevant to every image that has it, instead of tied copies broken by rounding
+        flat = list(dict.fromkeys(c for cs in all_captions for c in cs))
+        col = {c: j for j, c in enumerate(flat)}
+        has = torch.zeros(n, len(flat), dtype=torch.bool)                            # image i has caption j
+        for i, cs in enumerate(all_captions): has[i, [col[c] for c in cs]] = True
+        txt = torch.cat([F.normalize(cache.get(flat[a:a + 512]).pooled, dim=-1) for a in range(0, len(flat), 512)])
+        protocols = {"image": has}
+        if content is not None:
+            ids = {key: j for j, key in enumerate(dict.fromkeys(content))}
+            same = F.one_hot(torch.tensor([ids[c] for c in content]), len(ids)).double()   # (n, contents)
+            protocols["content"] = (same @ (same.T @ has.double())) > 0              # an image of the same content has it
+        for name, rel in protocols.items():
+            for k, v in retrieval_recall(img, txt, ks, relevant=rel).items(): out[f"retrieval_{name}_{k}"] = v
+            for k, v in retrieval_chance(rel, ks).items(): out[f"retrieval_{name}_chance@{k[2:]}"] = v
     for key, (h, t) in hits.items():
         if t: out[f"recall@1_{key}"] = h / t
+    if flags is not None: out["words_unclassified"] = unclassified / max(n_words, 1)
     return out
+

