@@ -19,13 +19,15 @@ from pathlib import Path
 from .core import atomic_path, check_choice, check_int, check_strings
 
 # %% auto #0
-__all__ = ['ORDER', 'SCALES', 'DATASETS', 'PARALLEL_ORDER', 'USES_SHARED', 'USES_PROBES', 'experiment_notebooks',
-           'run_experiment', 'repo_root', 'check_experiment', 'experiment_config', 'mean_std', 'fmt',
-           'experiment_setup', 'paired_comparison', 'fmt_paired', 'cached_probe', 'probed_run', 'language_results',
-           'write_results', 'shared_runs', 'prepare_run', 'run_all', 'main']
+__all__ = ['ORDER', 'ON_REQUEST', 'SCALES', 'DATASETS', 'METRICS_VERSION', 'PARALLEL_ORDER', 'USES_SHARED', 'USES_PROBES',
+           'experiment_notebooks', 'run_experiment', 'repo_root', 'check_experiment', 'experiment_config', 'mean_std',
+           'fmt', 'experiment_setup', 'paired_comparison', 'fmt_paired', 'claim', 'claims_table', 'cached_probe',
+           'eval_extras', 'probed_run', 'language_results', 'write_results', 'shared_runs', 'prepare_run', 'run_all',
+           'main']
 
 # %% ../nbs/11_experiments.ipynb #680ec904
 ORDER = ("toy_codebook", "alignment", "reconstruction", "loss_ablation", "masked_words", "codebook", "retrieval", "downstream")
+ON_REQUEST = ("convergence",)     # run only when named (`make figures ONLY=convergence`): long single-seed studies
 
 def experiment_notebooks(root) -> list[Path]:
     "Experiment notebooks under `root`, in the order of ORDER (others after, alphabetically)."
@@ -141,8 +143,9 @@ def experiment_setup(scale: str, dataset: str = "shapes", data_root: str = "", *
 def paired_comparison(baseline: dict, treated: dict, higher_is_better: bool = True, confidence: float = 0.95,
                       min_seeds: int = 5) -> dict:
     """Paired-by-seed comparison of `treated` against `baseline` ({seed: value} each, the same seeds): mean difference
-    (treated - baseline), Student's t confidence interval, and a verdict ('better' | 'worse' | 'not shown' |
-    'no interval'); `enough_seeds` is False below `min_seeds`."""
+    (treated - baseline), Student's t confidence interval, the sign count `wins` (seeds where treated is better) and
+    a verdict on the claim "treated is better" ('holds' | 'reversed' | 'not resolved' | 'no interval');
+    `enough_seeds` is False below `min_seeds`."""
     from scipy import stats
     for name, d in (("baseline", baseline), ("treated", treated)):
         if not isinstance(d, dict) or not d:
@@ -158,7 +161,8 @@ def paired_comparison(baseline: dict, treated: dict, higher_is_better: bool = Tr
     n, mean = len(diffs), sum(diffs) / len(diffs)
     out = {"n": n, "seeds": seeds, "baseline_mean": sum(baseline.values()) / n, "treated_mean": sum(treated.values()) / n,
            "diff": mean, "diffs": diffs, "sd": None, "ci": None, "confidence": confidence,
-           "enough_seeds": n >= check_int(min_seeds, "min_seeds", min=2), "higher_is_better": bool(higher_is_better)}
+           "enough_seeds": n >= check_int(min_seeds, "min_seeds", min=2), "higher_is_better": bool(higher_is_better),
+           "wins": sum((x > 0) if higher_is_better else (x < 0) for x in diffs)}
     if n < 2:
         out["verdict"] = "no interval"
         return out
@@ -167,15 +171,44 @@ def paired_comparison(baseline: dict, treated: dict, higher_is_better: bool = Tr
     lo, hi = mean - half, mean + half
     good = lo > 0 if higher_is_better else hi < 0
     bad = hi < 0 if higher_is_better else lo > 0
-    out.update(sd=sd, ci=(lo, hi), verdict="better" if good else "worse" if bad else "not shown")
+    out.update(sd=sd, ci=(lo, hi), verdict="holds" if good else "reversed" if bad else "not resolved")
     return out
 
 def fmt_paired(r: dict, pct: bool = False, digits: int = 4) -> str:
-    "A paired_comparison as 'Δ = +x [lo, hi] (n seeds): verdict' for tables (percentage points when `pct`)."
-    f = (lambda v: f"{100 * v:+.1f}") if pct else (lambda v: f"{v:+.{digits}f}")
-    ci = f" [{f(r['ci'][0])}, {f(r['ci'][1])}]" if r["ci"] else ""
-    few = "" if r["enough_seeds"] else ", fewer than the protocol's seeds"
-    return f"Δ = {f(r['diff'])}{ci} ({r['n']} seed{'s' if r['n'] != 1 else ''}{few}): {r['verdict']}"
+    "A paired_comparison as 'Δ = +x [lo, hi], better in k of n seeds: verdict' (percentage points when `pct`)."
+    ci = f" [{_num(r['ci'][0], pct, digits)}, {_num(r['ci'][1], pct, digits)}]" if r["ci"] else ""
+    few = "" if r["enough_seeds"] else ", fewer than the protocol's 5"
+    return (f"Δ = {_num(r['diff'], pct, digits)}{ci}, better in {r['wins']} of {r['n']} seed{'s' if r['n'] != 1 else ''}"
+            f"{few}: {r['verdict']}")
+
+def _num(v: float, pct: bool, digits: int) -> str:
+    return f"{100 * v:+.1f}" if pct else f"{v:+.{digits}g}" if v and abs(v) < 10 ** -(digits - 1) else f"{v:+.{digits}f}"
+
+# %% ../nbs/11_experiments.ipynb #55fe9e95
+def claim(name: str, metric: str, baseline: dict, treated: dict, higher_is_better: bool = True, *, paper: str = "",
+          pct: bool = False, digits: int = 4, where: str = "") -> dict:
+    """One claim row: the paper's claim `name` ("treated beats baseline on `metric`"), its `paired_comparison` over
+    the seeds of `baseline`/`treated` ({seed: value}), the paper's number, and `where` the numbers come from (scale,
+    steps). JSON-ready, for a notebook's `"claims"` list."""
+    for v, n in ((name, "name"), (metric, "metric")):
+        if not isinstance(v, str) or not v.strip(): raise ValueError(f"{n}: expected a non-empty string, got {v!r}")
+    for v, n in ((paper, "paper"), (where, "where")):
+        if not isinstance(v, str): raise ValueError(f"{n}: expected a string, got {type(v).__name__}")
+    r = paired_comparison(baseline, treated, higher_is_better)
+    return {"claim": name, "metric": metric, "paper": paper, "where": where, "pct": bool(pct), "digits": digits,
+            "result": r, "text": fmt_paired(r, pct, digits)}
+
+def claims_table(claims: list) -> list[str]:
+    "Markdown lines of the claims table for `claims`: (source, claim row) pairs, in order."
+    lines = ["| claim | metric | ours: paired Δ [95 % CI] | better in | verdict | paper | from |", "|---|---|---|---|---|---|---|"]
+    for source, c in claims:
+        r, pct, dg = c["result"], c.get("pct", False), c.get("digits", 4)
+        ci = f" [{_num(r['ci'][0], pct, dg)}, {_num(r['ci'][1], pct, dg)}]" if r.get("ci") else ""
+        unit = " points" if pct else ""
+        verdict = f"**{r['verdict']}**" + ("" if r.get("enough_seeds") else f" ({r['n']} < 5 seeds)")
+        lines.append(f"| {c['claim']} | {c['metric']} | {_num(r['diff'], pct, dg)}{ci}{unit} | {r['wins']} of {r['n']} | "
+                     f"{verdict} | {c.get('paper') or '—'} | {source}" + (f" ({c['where']})" if c.get("where") else "") + " |")
+    return lines
 
 # %% ../nbs/11_experiments.ipynb #e6b906f5
 def _probe_key(ckpt, **settings) -> str:
@@ -195,15 +228,26 @@ def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe
     from lgvq.train import guide_switches
     kw = dict(w_gsa=g.w_gsa, w_mtp=g.w_mtp, w_ras=g.w_ras, heads=g.heads, layers=g.layers, mtp_layers=g.mtp_layers,
               width=g.width, mask_before_encoding=bool(strict), **guide_switches(g))
-    key = _probe_key(ckpt, probe_steps=probe_steps, n_probe=n_probe, n_val=n_val, seed=seed, **kw)
+    key = _probe_key(ckpt, probe_steps=probe_steps, n_probe=n_probe, n_val=n_val, seed=seed, metrics=METRICS_VERSION, **kw)
     d = Path(run_cache).expanduser() / "probes" / key
     with run_lock(d.with_name(key + ".lock"), f"the probe {key}"):
         return _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_probe, n_val, seed, kw)
 
+METRICS_VERSION = 2      # 2: masked-word recall by word class, retrieval by image and by content (cached metrics before: 1)
+
+def eval_extras(val_ds, n: int, all_captions=None) -> dict:
+    """`language_metrics`' keyword arguments that need the dataset: every caption of the first `n` images and, where the
+    dataset knows what an image shows (`content(i)`, CaptionedShapes), their content keys."""
+    n = check_int(n, "n", min=1)
+    n = min(n, len(val_ds))
+    if all_captions is None: all_captions = [list(val_ds[i]["captions"]) for i in range(n)]
+    content = [val_ds.content(i) for i in range(n)] if callable(getattr(val_ds, "content", None)) else None
+    return dict(all_captions=list(all_captions)[:n], content=content)
+
 def _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_probe, n_val, seed, kw):
     from safetensors.torch import load_file, save_file
     from lgvq.probe import fit_probe, language_metrics, quantized_codes
-    zv, cv, _ = quantized_codes(model, val_ds, n_val)
+    zv, cv, av = quantized_codes(model, val_ds, n_val)
     if (d / "metrics.json").exists() and (d / "head.safetensors").exists():
         head = fit_probe(zv[:1], cv[:1], cache, encoder, steps=0, seed=seed, **kw)
         head.load_state_dict(load_file(str(d / "head.safetensors")))
@@ -211,7 +255,7 @@ def _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_pro
     zt, ct, _ = quantized_codes(model, train_ds, n_probe)
     cache.get(ct + cv)
     head = fit_probe(zt, ct, cache, encoder, steps=probe_steps, seed=seed, **kw)
-    metrics = language_metrics(head, zv, cv, cache, seed=seed)
+    metrics = language_metrics(head, zv, cv, cache, seed=seed, **eval_extras(val_ds, len(zv), av))
     d.mkdir(parents=True, exist_ok=True)
     with atomic_path(d / "head.safetensors") as tmp: save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(tmp))
     with atomic_path(d / "metrics.json") as tmp: tmp.write_text(json.dumps(metrics, indent=1))
@@ -262,7 +306,8 @@ def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_step
                                                   data_root, strict, encoder, cache, datasets)
             results[f"{name} (probe{tag})"].append(m)
             if name == "LG" and own_head:
-                results["LG (own head)"].append(language_metrics(model.guide, zv, cv, cache, seed=s))
+                extras = eval_extras(datasets[1], len(zv))
+                results["LG (own head)"].append(language_metrics(model.guide, zv, cv, cache, seed=s, **extras))
                 if s == seeds[0]: examples["LG (own head)"] = (model.guide, zv, cv)
             if s == seeds[0]: examples[name] = (head, zv, cv)
     return results, examples, encoder, cache
@@ -278,6 +323,19 @@ def write_results(figures: Path, summaries: list[dict], scale: str, wall: float 
              "the experiment notebook of the same name in `nbs/experiments/`; the paper's numbers stand beside ours "
              "where the paper reports them, and settings that differ are said so." + total, "",
              "| notebook | status | wall time (s) |", "|---|---|---|"]
+    rank = {n: i for i, n in enumerate(ORDER)}
+    claims = []
+    for js in sorted(figures.glob("*.json"), key=lambda p: (rank.get(p.stem, len(rank)), p.stem)):
+        try: data = json.loads(js.read_text())
+        except (OSError, ValueError): continue                                     # a figure's data, not ours to judge
+        claims += [(js.stem, c) for c in (data.get("claims") or [] if isinstance(data, dict) else [])
+                   if isinstance(c, dict) and isinstance(c.get("result"), dict)]
+    if claims:
+        lines[4:4] = ["## Claims at a glance", "", "Each row: the paper's claim, our paired difference (treated − baseline, "
+                      "over the seeds shown, same data order and initial weights per seed) with its 95 % confidence "
+                      "interval, in how many seeds the treated model was better, and the verdict read from the interval "
+                      "(holds / reversed / not resolved). The scale each number comes from is in the last column.", "",
+                      *claims_table(claims), "", "## Notebooks", ""]
     for s in summaries:
         lines.append(f"| {s['name']} | {'ok' if s['ok'] else 'FAILED (previous figures kept)'} | {s['seconds']:.0f} |")
     lines.append("")
@@ -341,7 +399,7 @@ def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: st
     figures, runs = Path(figures).resolve(), Path(runs).resolve()
     figures.mkdir(parents=True, exist_ok=True); runs.mkdir(parents=True, exist_ok=True)
     nbs = experiment_notebooks(nbs_dir)
-    if only: nbs = [n for n in nbs if n.stem in set(only)]
+    nbs = [n for n in nbs if n.stem in set(only)] if only else [n for n in nbs if n.stem not in ON_REQUEST]
     if not nbs: raise ValueError(f"only: no experiment notebooks matched {only!r} in {nbs_dir}")
     t0, done = time.perf_counter(), {}
     if jobs == 1:

@@ -13,7 +13,7 @@ from .alignment_metrics import retrieval_chance, retrieval_recall
 from .losses import LanguageGuide, ras_loss
 
 # %% auto #0
-__all__ = ['quantized_codes', 'fit_probe', 'masked_text', 'language_metrics']
+__all__ = ['quantized_codes', 'fit_probe', 'masked_text', 'word_class_ids', 'language_metrics']
 
 # %% ../nbs/04a_probe.ipynb #c4374015
 @torch.no_grad()
@@ -88,8 +88,9 @@ def _word_recall(head, tf, vt, k: int, gen, classes: torch.Tensor | None = None)
             out[name] = (int((recalled & sel).sum()), int((mw.word_masked & sel).sum()))
     return out
 
-def _word_classes(tf, flags) -> torch.Tensor:
-    "(B, W) long: 1 content, 0 function, -1 where the caption's tokenizer words do not match its `words_of` words."
+def word_class_ids(tf, flags) -> torch.Tensor:
+    """(B, W) long for the words of the batch `tf`: 1 content, 0 function (from `flags`, `lgvq.text.content_words` of its
+    captions), -1 where a caption's tokenizer words do not match its `words_of` words."""
     B, W = tf.word_mask.shape
     out = torch.full((B, W), -1, dtype=torch.long)
     for b, (ws, fl) in enumerate(zip(tf.words, flags)):
@@ -125,7 +126,7 @@ def language_metrics(head: LanguageGuide, z_q: torch.Tensor, captions: list, cac
         words, wmask = tf.word_features()
         if has_codes: mse_sum += float(ras_loss(words, vt[:, 1:], wmask, head.relation_codes(zq, vt))) * len(zq)
         cls_all.append(F.normalize(head.gsa_head(vt[:, 0]), dim=-1)); pooled_all.append(F.normalize(tf.pooled, dim=-1))
-        classes = _word_classes(tf, flags[s:s + batch_size]) if flags is not None else None
+        classes = word_class_ids(tf, flags[s:s + batch_size]) if flags is not None else None
         if classes is not None: unclassified += int(((classes < 0) & tf.word_mask).sum()); n_words += int(tf.word_mask.sum())
         if head.mtp is not None:
             perm = torch.roll(torch.arange(len(zq)), 1) if len(zq) > 1 else torch.arange(1)

@@ -440,11 +440,18 @@ def _check_masking(features, ratio_range) -> tuple[float, float]:
     return lo, check_number(ratio_range[1], "ratio_range[1]", min=lo, max=1)
 
 def mask_words(features: TextFeatures, ratio_range: tuple[float, float] = (0.1, 0.3), *, num_words: int | None = None,
-               generator: torch.Generator | None = None, ignore_index: int = -100) -> MaskedWords:
-    "Choose whole words to mask in every caption (at least one where it has words); see the rule above."
+               generator: torch.Generator | None = None, ignore_index: int = -100,
+               eligible: torch.Tensor | None = None) -> MaskedWords:
+    """Choose whole words to mask in every caption (at least one where it has words); see the rule above. `eligible`
+    (B, W) bool: only these words may be chosen."""
     lo, hi = _check_masking(features, ratio_range)
     wm, dev = features.word_mask, features.word_mask.device
     B, W = wm.shape
+    if eligible is not None:
+        if not isinstance(eligible, torch.Tensor) or eligible.dtype != torch.bool or eligible.shape != wm.shape:
+            raise ValueError(f"eligible: expected a bool tensor of shape {tuple(wm.shape)} (captions, words), got "
+                             f"{getattr(eligible, 'dtype', type(eligible).__name__)} {tuple(getattr(eligible, 'shape', ()))}")
+        wm = wm & eligible.to(dev)
     n = wm.sum(1)                                                                  # (B,) words per caption
     if num_words is None:
         r = lo + (hi - lo) * torch.rand(B, generator=generator).to(dev)
