@@ -21,7 +21,7 @@ from .core import check_choice, check_int, get_device
 from .downstream import train_downstream
 from .taskconfig import is_downstream_config, load_vq
 from .train import Trainer, build_model, build_text, evaluate, needs_text
-from .workflow import (VQCT_EXPORT, check_before_training, check_data, checkpoint_pictures, encode_dataset, format_bad,
+from .workflow import (check_before_training, check_data, checkpoint_pictures, encode_dataset, format_bad,
                            from_pretrained, reconstruct_files, run_preview, save_codes, save_pretrained, tokenizer_fingerprint)
 
 # %% auto #0
@@ -78,7 +78,6 @@ def _cmd_export(a):
     if not (p / "state.json").is_file():
         raise ValueError(f"CHECKPOINT: expected a checkpoint folder of lgvq train (with state.json), got {str(p)!r}")
     cfg = TrainConfig.from_dict(load_checkpoint(p)["state"]["config"])
-    if cfg.vqct.enabled: raise ValueError(VQCT_EXPORT)
     out = save_pretrained(load_vq(p), a.dir, cfg)
     print(json.dumps({"out": str(out), "files": sorted(f.name for f in out.iterdir())}))
 

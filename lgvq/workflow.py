@@ -24,12 +24,12 @@ from .config import DataConfig, TrainConfig, build_dataset, load_config, model_c
 from .checkpoint import load_checkpoint, rng_state, set_rng_state
 
 # %% auto #0
-__all__ = ['MAX_WORDS', 'CHECK_VERSION', 'CODES_FORMAT', 'PRETRAINED_FORMAT', 'VQCT_EXPORT', 'preview_indices', 'reconstruct',
-           'image_grid', 'save_png', 'code_counts', 'write_code_usage', 'caption_vocabulary', 'word_vectors',
-           'nearest_words', 'nearest_words_markdown', 'preview_set', 'run_preview', 'write_pictures', 'keep_rng',
-           'checkpoint_pictures', 'tensorboard_writer', 'log_scalars', 'check_data', 'data_fingerprint',
-           'check_data_cached', 'format_bad', 'check_before_training', 'encode_dataset', 'save_codes', 'load_codes',
-           'tokenizer_fingerprint', 'reconstruct_files', 'save_pretrained', 'from_pretrained']
+__all__ = ['MAX_WORDS', 'CHECK_VERSION', 'CODES_FORMAT', 'PRETRAINED_FORMAT', 'preview_indices', 'reconstruct', 'image_grid',
+           'save_png', 'code_counts', 'write_code_usage', 'caption_vocabulary', 'word_vectors', 'nearest_words',
+           'nearest_words_markdown', 'preview_set', 'run_preview', 'write_pictures', 'keep_rng', 'checkpoint_pictures',
+           'tensorboard_writer', 'log_scalars', 'check_data', 'data_fingerprint', 'check_data_cached', 'format_bad',
+           'check_before_training', 'encode_dataset', 'save_codes', 'load_codes', 'tokenizer_fingerprint',
+           'reconstruct_files', 'tokenizer_state', 'save_pretrained', 'from_pretrained']
 
 # %% ../nbs/12_workflow.ipynb #4000776a
 def preview_indices(n: int, k: int) -> list[int]:
@@ -476,13 +476,11 @@ def load_codes(path) -> dict:
     return {"indices": indices, **{k: json.loads(v) for k, v in meta.items() if k != "format"}}
 
 def tokenizer_fingerprint(model) -> str:
-    """16 hex digits of a SHA-256 over the tokenizer's weights — every state-dict tensor but the language guide's, by
-    name, dtype, shape and bytes: equal for a checkpoint and its `save_pretrained` folder, different after any change."""
-    _check_vq(model)
+    """16 hex digits of a SHA-256 over the tokenizer's weights — every tensor of `tokenizer_state` (the language guide
+    left out, a VQCT quantizer as its generated codebooks), by name, dtype, shape and bytes: equal for a checkpoint and
+    its `save_pretrained` folder, different after any change."""
     h = hashlib.sha256()
-    for k, v in sorted(model.state_dict().items()):
-        if k.startswith("guide."): continue                       # training-only: not part of what encodes and decodes
-        t = v.detach().cpu().contiguous()
+    for k, t in sorted(tokenizer_state(model).items()):
         h.update(f"{k}|{t.dtype}|{tuple(t.shape)}\n".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:16]
@@ -514,8 +512,41 @@ def reconstruct_files(model, images, out_dir, size: int, progress: bool = True) 
 
 # %% ../nbs/12_workflow.ipynb #08ef7914
 PRETRAINED_FORMAT = "lgvq-tokenizer-1"
-VQCT_EXPORT = ("config: a VQCT tokenizer (vqct.enabled) cannot be saved as a plain folder (its codebook is generated from "
-               "the text encoder's word embeddings); load its checkpoint with lgvq.taskconfig.load_vq")
+
+def tokenizer_state(model) -> dict:
+    """What encodes and decodes: the state dict without the language guide, and a VQCT quantizer's graph network replaced
+    by the codebooks it generates (eval mode) as `quantizer.words` with an identity `quantizer.projection`."""
+    from lgvq.transfer import TransferQuantizer
+    _check_vq(model)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not k.startswith("guide.")}
+    q = model.quantizer
+    if isinstance(q, TransferQuantizer):
+        was = q.training; q.eval()
+        try:
+            with torch.no_grad(): codes = q._generate().detach().cpu().float().contiguous()
+        finally: q.train(was)
+        state = {k: v for k, v in state.items() if not k.startswith("quantizer.")}
+        state["quantizer.words"], state["quantizer.projection"] = codes, torch.eye(codes.shape[1])
+    return state
+
+def _vqct_meta(q) -> dict:
+    voc = getattr(q, "vocabulary", None)
+    return {"num_adjectives": q.num_adjectives, "num_nouns": q.num_nouns, "dim": q.dim, "split": q.split, "beta": q.beta,
+            "metric": q.metric, "adjective_topk": q.adjective_topk, "beta_placement": q.beta_placement,
+            "vocabulary": voc.to_json() if voc is not None else None}
+
+def _fixed_vqct(meta: dict, weights: dict, where: str):
+    "The TransferQuantizer of an exported VQCT tokenizer: its generated codebooks read as they are."
+    from lgvq.transfer import TransferQuantizer, Vocabulary
+    codes = weights.get("quantizer.words")
+    if codes is None or codes.ndim != 2 or codes.shape[0] != meta["num_adjectives"] + meta["num_nouns"]:
+        raise ValueError(f"folder: {where} has no VQCT codebooks of {meta['num_adjectives']} + {meta['num_nouns']} codes "
+                         f"(quantizer.words), got {None if codes is None else tuple(codes.shape)}")
+    k = meta["num_adjectives"]
+    q = TransferQuantizer(codes[:k], codes[k:], meta["dim"], transfer="none", split=meta["split"], beta=meta["beta"],
+                          metric=meta["metric"], adjective_topk=meta["adjective_topk"], beta_placement=meta["beta_placement"])
+    if meta.get("vocabulary"): q.vocabulary = Vocabulary.from_json(meta["vocabulary"])
+    return q
 
 def save_pretrained(model, folder, config: TrainConfig) -> Path:
     "Write `model` (encoder, quantizer, decoder) to `folder` as model.safetensors + config.json; return the folder."
@@ -523,16 +554,20 @@ def save_pretrained(model, folder, config: TrainConfig) -> Path:
     from lgvq import __version__
     _check_vq(model)
     config = _as_config(config, "config")
-    if config.vqct.enabled:
-        raise ValueError(VQCT_EXPORT)
+    from lgvq.transfer import TransferQuantizer
+    if config.vqct.enabled != isinstance(model.quantizer, TransferQuantizer):
+        raise ValueError(f"config: vqct.enabled is {config.vqct.enabled} but the model's quantizer is "
+                         f"{type(model.quantizer).__name__}: expected the config the model was trained with")
     if not isinstance(folder, (str, os.PathLike)): raise ValueError(f"folder: expected a folder path, got {type(folder).__name__}")
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir(): raise ValueError(f"folder: expected a folder, got the file {str(folder)!r}")
     folder.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not k.startswith("guide.")}
+    weights = tokenizer_state(model)
     mcfg = model_config(config)
     meta = {"format": PRETRAINED_FORMAT, "lgvq_version": __version__, "model": asdict(mcfg), "image_size": config.data.size,
-            "num_codes": mcfg.num_codes, "code_grid": [mcfg.latent_size, mcfg.latent_size], "train_config": config.to_dict()}
+            "num_codes": model.quantizer.num_codes, "code_grid": [mcfg.latent_size, mcfg.latent_size],
+            "train_config": config.to_dict()}
+    if config.vqct.enabled: meta["vqct"] = _vqct_meta(model.quantizer)
     with atomic_path(folder / "model.safetensors") as tmp: save_file(weights, tmp, metadata={"format": PRETRAINED_FORMAT})
     with atomic_path(folder / "config.json") as tmp: tmp.write_text(json.dumps(meta, indent=1, default=str))
     return folder
@@ -554,6 +589,7 @@ def from_pretrained(folder, device: str | torch.device = "cpu"):
     model = build_model(ModelConfig.from_dict(meta["model"]))
     try: weights = load_file(folder / "model.safetensors")
     except Exception as e: raise ValueError(f"folder: {str(folder / 'model.safetensors')!r} is corrupt ({type(e).__name__}: {e})") from None
+    if meta.get("vqct"): model.quantizer = _fixed_vqct(meta["vqct"], weights, str(folder / "model.safetensors"))
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if missing or unexpected:
         raise ValueError(f"folder: model.safetensors does not match config.json (missing {missing[:5]}, unexpected {unexpected[:5]})")

@@ -223,3 +223,26 @@ def test_downstream_trains_from_encoded_files(trained, tmp_path, monkeypatch):
     _, err = run(["train", str(tmp_path / "t2i.yaml"), f"task.train_codes={tmp_path / 'old.safetensors'}",
                   f"run.out_dir={tmp_path / 'never'}", "--no-progress"], code=2)
     assert "lgvq train: error: task.train_codes:" in err and "another tokenizer" in err and not (tmp_path / "never" / "checkpoints").exists()
+
+
+def test_vqct_export_round_trip(trained, tmp_path):
+    "A VQCT tokenizer exports as a plain folder (its generated codebooks) and encodes exactly as its checkpoint does."
+    d, _ = trained
+    cfg = {**TINY, "run": {**TINY["run"], "out_dir": str(tmp_path / "runs" / "vqct")},
+           "data": {**TINY["data"], "root": str(d / "imgs")}, "text": {"cache_dir": str(d / "cache")},
+           "guide": {"enabled": False}, "vqct": {"enabled": True, "cache_dir": str(tmp_path / "vqct"), "min_count": 1},
+           "optim": {**TINY["optim"], "steps": 2}}
+    (tmp_path / "vqct.yaml").write_text(yaml.safe_dump(cfg))
+    assert last_json(run(["train", str(tmp_path / "vqct.yaml"), "--no-progress"])[0])["step"] == 2
+    ck = list_checkpoints(tmp_path / "runs" / "vqct" / "checkpoints")[-1]
+    run(["export", str(ck), str(tmp_path / "tok")])
+    from lgvq.data import ImageCaptionFolder
+    from lgvq.taskconfig import load_vq
+    from lgvq.transfer import TransferQuantizer
+    from lgvq.workflow import from_pretrained, tokenizer_fingerprint
+    vq, ref = from_pretrained(tmp_path / "tok"), load_vq(ck)
+    assert isinstance(vq.quantizer, TransferQuantizer) and vq.quantizer.net is None
+    val = ImageCaptionFolder(d / "imgs", size=16, split="val", val_fraction=0.25)
+    x = torch.stack([val[i]["image"] for i in range(len(val))])
+    assert torch.equal(vq.encode_to_indices(x), ref.encode_to_indices(x))
+    assert tokenizer_fingerprint(vq) == tokenizer_fingerprint(ref)
