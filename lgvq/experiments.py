@@ -332,7 +332,7 @@ def write_results(figures: Path, summaries: list[dict], scale: str, wall: float 
                    if isinstance(c, dict) and isinstance(c.get("result"), dict)]
     if claims:
         lines[4:4] = ["## Claims at a glance", "", "Each row: the paper's claim, our paired difference (treated − baseline, "
-                      "over the seeds shown, same data order and initial weights per seed) with its 95 % confidence "
+                      "over the seeds shown, same seed and data order) with its 95 % confidence "
                       "interval, in how many seeds the treated model was better, and the verdict read from the interval "
                       "(holds / reversed / not resolved). The scale each number comes from is in the last column.", "",
                       *claims_table(claims), "", "## Notebooks", ""]
