@@ -35,9 +35,10 @@ install: $(STAMP)  ## create .venv/ and install lgvq with its dev tools
 
 SCALE ?= smoke
 JOBS  ?= 0
-figures: $(STAMP)  ## run every experiment notebook (SCALE=tiny|smoke|paper, JOBS=n at a time, 0: auto) and write figures/ + figures/RESULTS.md
+SEEDS ?= 0
+figures: $(STAMP)  ## run every experiment notebook (SCALE=tiny|smoke|paper, JOBS=n at a time, 0: auto, SEEDS=n seeds, 0: the notebooks') and write figures/ + figures/RESULTS.md
 	@mkdir -p runs figures
-	$(PY) -m lgvq.experiments --scale $(SCALE) --jobs $(JOBS) $(if $(ONLY),--only $(ONLY),)
+	$(PY) -m lgvq.experiments --scale $(SCALE) --jobs $(JOBS) --seeds $(SEEDS) $(if $(ONLY),--only $(ONLY),)
 
 # Each check snapshots the files a tool may rewrite, runs it, and fails if anything changed.
 define unchanged

@@ -20,10 +20,10 @@ from .core import atomic_path, check_choice, check_int, check_strings
 
 # %% auto #0
 __all__ = ['ORDER', 'ON_REQUEST', 'SCALES', 'DATASETS', 'METRICS_VERSION', 'PARALLEL_ORDER', 'USES_SHARED', 'USES_PROBES',
-           'experiment_notebooks', 'run_experiment', 'repo_root', 'check_experiment', 'experiment_config', 'mean_std',
-           'fmt', 'experiment_setup', 'paired_comparison', 'fmt_paired', 'claim', 'claims_table', 'cached_probe',
-           'eval_extras', 'probed_run', 'language_results', 'write_results', 'shared_runs', 'prepare_run', 'run_all',
-           'main']
+           'USES_STRICT', 'PROBES', 'experiment_notebooks', 'run_experiment', 'repo_root', 'check_experiment',
+           'experiment_config', 'mean_std', 'fmt', 'experiment_setup', 'paired_comparison', 'fmt_paired', 'claim',
+           'claims_table', 'cached_probe', 'eval_extras', 'probed_run', 'language_results', 'write_results',
+           'shared_runs', 'prepare_run', 'run_all', 'main']
 
 # %% ../nbs/11_experiments.ipynb #680ec904
 ORDER = ("toy_codebook", "alignment", "reconstruction", "loss_ablation", "masked_words", "codebook", "retrieval", "downstream")
@@ -62,9 +62,11 @@ SCALES = {
                  overrides=["data.n=48", "data.batch_size=8", "model.ch=16", "model.ch_mult=[1,2]", "model.z_channels=16",
                             "model.embed_dim=16", "model.num_codes=32", "loss.disc_start=1", "loss.disc_ndf=8",
                             "guide.width=32"]),
-    "smoke": dict(steps=300, probe_steps=300, n_probe=1000, n_val=256, seeds=3,
+    "smoke": dict(steps=4500, probe_steps=1500, n_probe=1000, n_val=256, seeds=5,   # the converged operating point:
+                  # 4x the configs' learning rate, no discriminator, a 64-wide guide (nbs/experiments/convergence)
                   overrides=["data.n=2000", "model.ch=16", "model.z_channels=32", "model.embed_dim=32",
-                             "model.num_codes=128", "loss.disc_start=150", "loss.disc_ndf=16"]),
+                             "model.num_codes=128", "optim.base_lr=8e-05", "loss.disc_start=1000000000",
+                             "loss.disc_ndf=16", "guide.width=64"]),
     "paper": dict(steps=200000, probe_steps=5000, n_probe=5000, n_val=2000, seeds=3, overrides=["data.batch_size=8"]),
 }
 DATASETS = ("shapes", "cub", "celebahq", "coco", "textcaps")
@@ -350,39 +352,52 @@ PARALLEL_ORDER = ("masked_words", "loss_ablation", "reconstruction", "codebook",
                   "toy_codebook")
 USES_SHARED = {"alignment", "masked_words", "retrieval", "reconstruction", "codebook", "downstream", "loss_ablation"}
 USES_PROBES = {"alignment", "masked_words", "retrieval", "loss_ablation"}
+USES_STRICT = {"masked_words"}            # the strict-protocol probes (mask_before_encoding)
+PROBES = (None, "released", "strict")
 
-def shared_runs(scale: str, notebooks=None) -> list[tuple[str, int, bool]]:
-    """(variant, seed, with probe) of the runs that two or more of `notebooks` (names; default all) share at `scale` on
-    shapes, the guided (slower) ones first; empty when fewer than two of them use the shared runs."""
+def shared_runs(scale: str, notebooks=None, seeds: int = 0) -> list[tuple[str, int, str | None]]:
+    """(variant, seed, probe) jobs for the runs that two or more of `notebooks` (names; default all) share at `scale` on
+    shapes: each model with its released-protocol probe (or none), the guided (slower) ones first, then the
+    strict-protocol probes where a notebook needs them (after the models they probe); empty when fewer than two of the
+    notebooks use the shared runs. `seeds` (0: the scale's) is how many seeds, from 0."""
     st = check_experiment(scale, "shapes")
     if notebooks is not None: notebooks = check_strings(notebooks, "notebooks", item="notebook name", nonempty=False)
+    n = check_int(seeds, "seeds", min=0) or st["seeds"]
     names = set(USES_SHARED if notebooks is None else notebooks)
     if len(names & USES_SHARED) < 2: return []
-    probe = bool(names & USES_PROBES)
-    return [(v, s, probe) for v in ("vqgan_lg", "vqgan") for s in range(st["seeds"])]
+    probe = "released" if names & USES_PROBES else None
+    jobs = [(v, s, probe) for v in ("vqgan_lg", "vqgan") for s in range(n)]
+    if names & USES_STRICT: jobs += [(v, s, "strict") for v in ("vqgan_lg", "vqgan") for s in range(n)]
+    return jobs
 
-def prepare_run(variant: str, seed: int, scale: str, run_cache, probe: bool = True, threads: int = 1) -> dict:
-    """Train (or reuse) one shared run, and its probe when `probe`, in this process (a pool worker); a summary with the
-    wall time. Bad arguments raise; a failure of the run itself is returned in the summary (the notebooks report it)."""
+def prepare_run(variant: str, seed: int, scale: str, run_cache, probe: str | bool | None = "released",
+                threads: int = 1) -> dict:
+    """Train (or reuse) one shared run, and its alignment probe under the `probe` protocol ("released", "strict", or
+    None for none; True/False mean "released"/None), in this process (a pool worker); a summary with the wall time.
+    Bad arguments raise; a failure of the run itself is returned in the summary (the notebooks report it)."""
     import torch
     from lgvq.train import train_cached
+    if isinstance(probe, bool): probe = "released" if probe else None
+    check_choice(probe, "probe", PROBES)
     check_choice(variant, "variant", ("vqgan", "vqgan_lg")); check_int(seed, "seed", min=0)
     check_experiment(scale, "shapes")
     torch.set_num_threads(check_int(threads, "threads", min=1))
+    name = f"{variant} seed {seed}" + (" (strict probe)" if probe == "strict" else "")
     t = time.perf_counter()
     try:
-        if probe: probed_run("shapes", variant, scale, seed, run_cache=run_cache)
+        if probe: probed_run("shapes", variant, scale, seed, run_cache=run_cache, strict=probe == "strict")
         else: train_cached(experiment_config("shapes", variant, scale, seed), run_cache, progress=False)
     except Exception as e:
-        return {"name": f"{variant} seed {seed}", "ok": False, "seconds": time.perf_counter() - t,
-                "error": f"{type(e).__name__}: {e}"[:2000]}
-    return {"name": f"{variant} seed {seed}", "ok": True, "seconds": time.perf_counter() - t}
+        return {"name": name, "ok": False, "seconds": time.perf_counter() - t, "error": f"{type(e).__name__}: {e}"[:2000]}
+    return {"name": name, "ok": True, "seconds": time.perf_counter() - t}
 
-def _notebook_params(nb: Path, scale: str, runs: Path) -> dict:
-    "The runner's parameters for `nb`: the scale, and the run cache under `runs` where the notebook has one."
+def _notebook_params(nb: Path, scale: str, runs: Path, seeds: int = 0) -> dict:
+    """The runner's parameters for `nb`: the scale, the run cache under `runs` where the notebook has one, and `num_seeds`
+    where it has that parameter and `seeds` is set."""
     import papermill as pm
-    params = {"scale": scale}
-    if "run_cache" in pm.inspect_notebook(str(nb)): params["run_cache"] = str(runs / "cache")
+    params, known = {"scale": scale}, pm.inspect_notebook(str(nb))
+    if "run_cache" in known: params["run_cache"] = str(runs / "cache")
+    if seeds and "num_seeds" in known: params["num_seeds"] = seeds
     return params
 
 def _report(s: dict):
@@ -391,11 +406,12 @@ def _report(s: dict):
                 + f": {s['error']}" + (f"\n   executed copy: {s['executed']}" if s.get("executed") else ""), flush=True)
 
 def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: str = "smoke", only=None,
-            jobs: int = 1) -> int:
+            jobs: int = 1, seeds: int = 0) -> int:
     """Run every experiment notebook (or those named in `only`), `jobs` at a time; print a summary; write RESULTS.md;
-    return the number of failed notebooks."""
+    return the number of failed notebooks. `seeds` (0: each notebook's default) sets `num_seeds` of every notebook
+    that has it — a quicker look than the protocol's 5, or more."""
     check_choice(scale, "scale", ("tiny", "smoke", "paper"))
-    jobs = check_int(jobs, "jobs", min=1)
+    jobs, seeds = check_int(jobs, "jobs", min=1), check_int(seeds, "seeds", min=0)
     figures, runs = Path(figures).resolve(), Path(runs).resolve()
     figures.mkdir(parents=True, exist_ok=True); runs.mkdir(parents=True, exist_ok=True)
     nbs = experiment_notebooks(nbs_dir)
@@ -405,20 +421,21 @@ def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: st
     if jobs == 1:
         for nb in nbs:
             print(f"== {nb.stem} (scale={scale}) ...", flush=True)
-            done[nb.stem] = run_experiment(nb, figures, runs, _notebook_params(nb, scale, runs)); _report(done[nb.stem])
+            done[nb.stem] = run_experiment(nb, figures, runs, _notebook_params(nb, scale, runs, seeds)); _report(done[nb.stem])
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
         rank = {n: i for i, n in enumerate(PARALLEL_ORDER)}
         queue = sorted(nbs, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
-        prep = shared_runs(scale, [n.stem for n in nbs]) if scale != "paper" else []
+        prep = shared_runs(scale, [n.stem for n in nbs], seeds) if scale != "paper" else []
         print(f"== {len(nbs)} notebook(s) at scale={scale}, {jobs} at a time" +
               (f"; first the {len(prep)} shared runs" if prep else ""), flush=True)
         import lgvq.experiments as ex             # workers import the functions by module (not a notebook's __main__)
         ctx, lost = multiprocessing.get_context("spawn"), []
         with ProcessPoolExecutor(jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
-            pf = {pool.submit(ex.prepare_run, v, s, scale, str(runs / "cache"), p): f"{v} seed {s}" for v, s, p in prep}
-            nf = {pool.submit(ex.run_experiment, nb, figures, runs, _notebook_params(nb, scale, runs)): nb for nb in queue}
+            pf = {pool.submit(ex.prepare_run, v, s, scale, str(runs / "cache"), p): f"{v} seed {s} ({p} probe)"
+                  for v, s, p in prep}
+            nf = {pool.submit(ex.run_experiment, nb, figures, runs, _notebook_params(nb, scale, runs, seeds)): nb for nb in queue}
             for f in as_completed(pf):
                 try: _report(f.result())
                 except Exception as e:            # its worker died: the notebooks train the run themselves
@@ -431,7 +448,7 @@ def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: st
             print(f"== {nb.stem}: a worker process of the pool died before it finished; running it again alone", flush=True)
             t1 = time.time()
             with ProcessPoolExecutor(1, mp_context=ctx) as solo:
-                try: s = solo.submit(ex.run_experiment, nb, figures, runs, _notebook_params(nb, scale, runs)).result()
+                try: s = solo.submit(ex.run_experiment, nb, figures, runs, _notebook_params(nb, scale, runs, seeds)).result()
                 except Exception as e:
                     copy = runs / nb.name
                     s = {"name": nb.stem, "ok": False, "seconds": time.time() - t1, "cell": None,
@@ -454,11 +471,14 @@ def main(argv=None):
     p.add_argument("--only", nargs="*", default=None, help="notebook names (default: all)")
     p.add_argument("--jobs", type=int, default=0, help="notebooks at a time (default 0: up to 2 CPU cores at tiny and "
                    "smoke scale, 1 at paper scale)")
+    p.add_argument("--seeds", type=int, default=0, help="num_seeds of every notebook that has it (default 0: each "
+                   "notebook's own, the protocol's 5 for the claims at smoke scale)")
     p.add_argument("--nbs", default="nbs/experiments"); p.add_argument("--figures", default="figures"); p.add_argument("--runs", default="runs")
     a = p.parse_args(argv)
     if a.jobs < 0: p.error(f"--jobs: expected 0 (automatic) or a positive number, got {a.jobs}")
+    if a.seeds < 0: p.error(f"--seeds: expected 0 (each notebook's default) or a positive number, got {a.seeds}")
     jobs = a.jobs or (1 if a.scale == "paper" else max(1, min(2, os.cpu_count() or 1)))
-    sys.exit(1 if run_all(a.nbs, a.figures, a.runs, a.scale, a.only, jobs) else 0)
+    sys.exit(1 if run_all(a.nbs, a.figures, a.runs, a.scale, a.only, jobs, a.seeds) else 0)
 
 # %% ../nbs/11_experiments.ipynb #b0411fbf
 #| eval: false

@@ -22,8 +22,9 @@ from .config import GuideConfig, TextConfig, TrainConfig, build_dataset, dataset
 from .core import check_int, get_device, is_distributed, seed_everything
 
 # %% auto #0
-__all__ = ['ShardedBatchSampler', 'build_text', 'build_quantizer_vqct', 'guide_switches', 'build_model', 'needs_text',
-           'average_gradients', 'Trainer', 'evaluate', 'config_hash', 'run_lock', 'train_cached']
+__all__ = ['GUIDE_SEED_OFFSET', 'RUN_CACHE_VERSION', 'ShardedBatchSampler', 'build_text', 'build_quantizer_vqct',
+           'guide_switches', 'build_model', 'needs_text', 'average_gradients', 'Trainer', 'evaluate', 'config_hash',
+           'run_lock', 'cached_run_name', 'train_cached']
 
 # %% ../nbs/09_train.ipynb #6565aa0c
 class ShardedBatchSampler:
@@ -83,8 +84,13 @@ def guide_switches(g: GuideConfig) -> dict:
     return dict(variant=g.variant, ras_codes=g.ras_codes, ras_reduction=g.ras_reduction, ras_units=g.ras_units,
                 mask_slots=g.mask_slots, mask_draw=g.mask_draw, mtp_width=g.mtp_width)
 
+GUIDE_SEED_OFFSET = 1_000_003   # the guide's initial weights come from seed + this (its own stream; see build_model)
+
 def build_model(cfg: TrainConfig, encoder=None, captions=None):
-    "(model, loss) for the config; the guide is built from the encoder's widths and token table, VQCT from `captions`."
+    """(model, loss) for the config; the guide is built from the encoder's widths and token table, VQCT from `captions`.
+    The guide draws its initial weights from a random stream of its own (the global seed + GUIDE_SEED_OFFSET), so a guided
+    model's autoencoder, codebook and discriminator start from the same weights as the unguided model of the same seed:
+    LG and its baseline are paired by initial weights, not only by seed and data order."""
     from lgvq import objectives as O
     mcfg = model_config(cfg)
     guide = None
@@ -92,9 +98,11 @@ def build_model(cfg: TrainConfig, encoder=None, captions=None):
         from lgvq.losses import LanguageGuide
         g = cfg.guide
         if encoder is None: raise ValueError("encoder: guide.enabled needs the text encoder, got None")
-        guide = LanguageGuide(mcfg.embed_dim, encoder, g.w_gsa, g.w_mtp, g.w_ras, layers=g.layers, heads=g.heads,
-                              mtp_layers=g.mtp_layers, temperature=g.temperature, mask_ratio=tuple(g.mask_ratio),
-                              grid=(mcfg.latent_size, mcfg.latent_size), width=g.width, **guide_switches(g))
+        with torch.random.fork_rng(devices=[]):      # the guide's own random stream: the global one is left untouched,
+            torch.manual_seed((torch.initial_seed() + GUIDE_SEED_OFFSET) % 2 ** 63)   # so the autoencoder starts as unguided
+            guide = LanguageGuide(mcfg.embed_dim, encoder, g.w_gsa, g.w_mtp, g.w_ras, layers=g.layers, heads=g.heads,
+                                  mtp_layers=g.mtp_layers, temperature=g.temperature, mask_ratio=tuple(g.mask_ratio),
+                                  grid=(mcfg.latent_size, mcfg.latent_size), width=g.width, **guide_switches(g))
     l = cfg.loss
     if l.kind == "vqvae":
         model, loss = O.vqvae(mcfg, guide, codebook_weight=l.codebook_weight)
@@ -374,11 +382,19 @@ def run_lock(path, what: str = "run"):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
+RUN_CACHE_VERSION = 2    # bumped when the code trains a config differently (2: the guide's own random stream)
+
+def cached_run_name(cfg: TrainConfig) -> str:
+    "The run cache's folder name for `cfg`: its name, its `config_hash` and the cache version."
+    if not isinstance(cfg, TrainConfig): raise ValueError(f"cfg: expected a TrainConfig, got {type(cfg).__name__}")
+    return f"{cfg.run.name}-{config_hash(cfg)[:12]}-v{RUN_CACHE_VERSION}"
+
 def train_cached(cfg: TrainConfig, cache_root="runs/cache", progress: bool = True):
-    "Train `cfg` once (keyed by `config_hash`) and return `(model, loss, checkpoint_path)`; reuse a finished run."
+    """Train `cfg` once (keyed by `cached_run_name`) and return `(model, loss, checkpoint_path)`; reuse a finished run.
+    Runs cached by an older version of the code (another RUN_CACHE_VERSION) are not reused."""
     if not isinstance(cfg, TrainConfig): raise ValueError(f"cfg: expected a TrainConfig, got {type(cfg).__name__}")
     cfg = copy.deepcopy(cfg)
-    cfg.run.out_dir = str(Path(cache_root).expanduser() / f"{cfg.run.name}-{config_hash(cfg)[:12]}")
+    cfg.run.out_dir = str(Path(cache_root).expanduser() / cached_run_name(cfg))
     with run_lock(cfg.run.out_dir + ".lock", f"training {Path(cfg.run.out_dir).name}"):
         return _train_cached(cfg, progress)
 
