@@ -107,7 +107,9 @@ def test_make_figures_runner_two_at_a_time(tmp_path):
                           "--figures", str(figs), "--runs", str(runs)], cwd=ROOT, capture_output=True, text=True,
                          timeout=1200)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    assert "first the 2 shared runs" in res.stdout and res.stdout.count("seed 0: ok") == 2, res.stdout
+    # 2 models (VQ-GAN, VQ-GAN+LG) and their 2 strict probes (masked_words' mask-before-encoding protocol)
+    assert "first the 4 shared runs" in res.stdout and res.stdout.count("seed 0: ok") == 2, res.stdout
+    assert res.stdout.count("seed 0 (strict probe): ok") == 2, res.stdout
     table = (figs / "RESULTS.md").read_text()
     from lgvq.experiments import ON_REQUEST
     for nb in EXPERIMENTS:
