@@ -4,9 +4,13 @@ every step and the whole model run twice per batch — a reference configuration
 lgvq.transfer is available). Ratios to VQ-GAN, measured side by side in one process, discriminator active.
 
 Two more guided rows measure lgvq's guide before the fidelity fix (L_ras on the visual tokens, one shared mask vector)
-and the released-code variant, side by side with the default.
+and the released-code variant, side by side with the default; one more runs L_mtp's vocabulary GEMMs in bf16
+(guide.mtp_logits=bfloat16).
 
-Run: .venv/bin/python bench/step.py [--batch 16] [--repeats 15] [--profile | --only-profile] [--paper]
+--smoke measures the smoke scale's operating point instead (lgvq.experiments.SCALES["smoke"]: the small model, no
+discriminator, a 64-wide guide), the steps `make figures` trains; --threads sets torch's CPU threads (default: torch's).
+
+Run: .venv/bin/python bench/step.py [--batch 16] [--repeats 15] [--profile | --only-profile] [--paper | --smoke] [--threads n]
 --profile adds a cProfile breakdown of the guided step (which function, what share) to bench/RESULTS.md.
 Targets: LG with cache <= 1.15x VQ-GAN; VQCT <= 1.25x.
 """
@@ -35,11 +39,18 @@ PAPER = ["data.dataset=shapes", "data.root=null", "data.size=256", "model.resolu
          "text.max_length=32", "loss.perceptual_weight=0", "optim.precision=fp32", "data.num_workers=0"]
 
 
-def trainer(cfg_name, tmp, batch, extra=(), paper=False):
+def smoke_overrides():
+    "The smoke scale's overrides of the configs (lgvq.experiments.SCALES), without its data size."
+    from lgvq.experiments import SCALES
+    return [o for o in SCALES["smoke"]["overrides"] if not o.startswith("data.n=")]
+
+
+def trainer(cfg_name, tmp, batch, extra=(), paper=False, smoke=False):
     import yaml
     if paper: cfg_name = cfg_name.replace("shapes_", "cub_")
     d = yaml.safe_load((ROOT / "configs" / cfg_name).read_text())
     d = apply_overrides(d, [*(PAPER if paper else []), f"data.batch_size={batch}", "loss.disc_start=0",
+                            *(smoke_overrides() if smoke else []),
                             f"data.n={max(2 * batch, 32)}", f"run.out_dir={tmp}/{cfg_name}", f"text.cache_dir={tmp}/cache", *extra])
     return Trainer(TrainConfig.from_dict(d), progress=False)
 
@@ -82,14 +93,14 @@ PROFILED = [
     ("    mask_words", "text.py", "mask_words"),
     ("    TextFeatures.word_features", "text.py", "word_features"),
     ("    input checks (check_tensor)", "core.py", "check_tensor"),
-    ("VQGANLoss.generator_loss", "models.py", "generator_loss@VQGANLoss"),
-    ("VQGANLoss.discriminator_loss", "models.py", "discriminator_loss@VQGANLoss"),
+    ("VQGANLoss.generator_loss", "objectives.py", "generator_loss@VQGANLoss"),
+    ("VQGANLoss.discriminator_loss", "objectives.py", "discriminator_loss@VQGANLoss"),
     ("Adam steps (generator + discriminator)", "adam.py", "step"),
-    ("TextFeatureCache.get", "text.py", "get@TextFeatureCache"),
+    ("TextFeatureCache.get", "text_cache.py", "get@TextFeatureCache"),
 ]
 
 
-def profile_step(lg, b, plain, steps, paper):
+def profile_step(lg, b, plain, steps, paper, smoke=False):
     """cProfile of `steps` guided steps: cumulative time per step and share of the step for the functions above, the
     top functions by own time, and the guide's forward(+backward) timed alone, side by side with both steps."""
     import cProfile
@@ -145,32 +156,35 @@ def profile_step(lg, b, plain, steps, paper):
              f"profiler overhead included), then the guide alone and both steps timed round-robin over {steps} rounds. "
              f"Load average during the run: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} (2 cores shared with other "
              f"sessions: small-op code such as the guide slows down more under load than large convolutions).")
-    report(f"Profile of a guided training step on CPU ({'paper-size, batch ' + str(len(b['caption'])) if paper else 'CPU-scale'})",
+    report(f"Profile of a guided training step on CPU ({'paper-size, batch ' + str(len(b['caption'])) if paper else 'smoke-scale' if smoke else 'CPU-scale'})",
            body + "\n\nTop functions by own time:\n\n" + top, notes)
 
 
-def main(batch=16, repeats=15, profile=False, paper=False, only_profile=False):
+def main(batch=16, repeats=15, profile=False, paper=False, only_profile=False, smoke=False, threads=0):
+    if paper and smoke: raise ValueError("smoke: expected --paper or --smoke, not both")
+    if threads: torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="lgvq-bench-step-") as tmp:   # trainers' run folders, removed at the end
-        _main(tmp, batch, repeats, profile, paper, only_profile)
+        _main(tmp, batch, repeats, profile, paper, only_profile, smoke)
 
 
-def _main(tmp, batch, repeats, profile, paper, only_profile):
+def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False):
     torch.manual_seed(0)
-    mk = lambda name: trainer(name, tmp, batch, paper=paper)
+    mk = lambda name, extra=(): trainer(name, tmp, batch, extra, paper=paper, smoke=smoke)
     if only_profile:                                   # the profile alone (no step table): VQ-GAN and VQ-GAN+LG only
         ds = CaptionedShapes(batch, size=256 if paper else 32, seed=0)
         b = collate([ds[i] for i in range(batch)])
         lg, plain = mk("shapes_vqgan_lg.yaml"), mk("shapes_vqgan.yaml")
         for tr in (lg, plain): tr.train_step(b)        # warm-up
-        return profile_step(lg, b, plain, steps=repeats, paper=paper)
+        return profile_step(lg, b, plain, steps=repeats, paper=paper, smoke=smoke)
     runs = {"VQ-GAN": mk("shapes_vqgan.yaml"), "VQ-VAE": mk("shapes_vqvae.yaml"),
             "VQ-GAN+LG (cached text)": mk("shapes_vqgan_lg.yaml"),
             # the same guide as lgvq computed it before the fidelity fix: L_ras on the visual tokens, one shared mask vector
             "VQ-GAN+LG, before the fix (ras_codes=visual, mask_slots=shared)":
-                trainer("shapes_vqgan_lg.yaml", tmp, batch, ["guide.ras_codes=visual", "guide.mask_slots=shared",
-                                                             f"run.out_dir={tmp}/lg_before"], paper=paper),
+                mk("shapes_vqgan_lg.yaml", ["guide.ras_codes=visual", "guide.mask_slots=shared", f"run.out_dir={tmp}/lg_before"]),
             "VQ-GAN+LG, released variant (guide.variant=released)":
-                trainer("shapes_vqgan_lg.yaml", tmp, batch, ["guide.variant=released", f"run.out_dir={tmp}/lg_released"], paper=paper)}
+                mk("shapes_vqgan_lg.yaml", ["guide.variant=released", f"run.out_dir={tmp}/lg_released"]),
+            "VQ-GAN+LG, L_mtp vocabulary GEMMs in bf16 (guide.mtp_logits=bfloat16)":
+                mk("shapes_vqgan_lg.yaml", ["guide.mtp_logits=bfloat16", f"run.out_dir={tmp}/lg_bf16"])}
     try:
         import lgvq.transfer  # noqa: F401
         runs["VQ-GAN+VQCT"] = mk("shapes_vqgan_vqct.yaml")
@@ -180,7 +194,8 @@ def _main(tmp, batch, repeats, profile, paper, only_profile):
     b = collate([ds[i] for i in range(batch)])
     lg = runs["VQ-GAN+LG (cached text)"]
     fns = {name: (lambda tr=tr: tr.train_step(b)) for name, tr in runs.items()}
-    fns["VQ-GAN+LG as originally designed"] = lambda: original_step(lg, b)
+    if not smoke:                                      # its discriminator pass needs the discriminator on
+        fns["VQ-GAN+LG as originally designed"] = lambda: original_step(lg, b)
     times = interleaved(fns, repeats)
     base = times["VQ-GAN"]
     rows = [[n, f"{t * 1e3:.1f}", f"{t / base:.2f}x"] for n, t in times.items()]
@@ -188,17 +203,20 @@ def _main(tmp, batch, repeats, profile, paper, only_profile):
     r_lg = times["VQ-GAN+LG (cached text)"] / base
     scale = ("paper-size VQ-GAN (configs/cub_*.yaml: 256 px, ch 128, ch_mult 1,1,2,2,4) on CaptionedShapes images, "
              "MiniLM text features, no LPIPS (no local VGG weights)") if paper else \
+        ("32 px, the smoke scale's model (configs/shapes_* + lgvq.experiments.SCALES['smoke']: ch 16, 128 codes, "
+         "a 64-wide guide, no discriminator — the steps make figures trains)") if smoke else \
         "32 px, CaptionedShapes CPU-scale model (configs/shapes_*.yaml)"
     load = os.getloadavg()
-    notes = [f"Batch {batch}, {scale}, discriminator active, median of {repeats} steps timed round-robin across the "
+    notes = [f"Batch {batch}, {scale}, {'' if smoke else 'discriminator active, '}{torch.get_num_threads()} CPU thread(s), median of {repeats} steps timed round-robin across the "
              f"configurations (one step of each per round). Load average at the end: {load[0]:.2f}, {load[1]:.2f}, "
              f"{load[2]:.2f} (2 cores shared with other sessions).",
-             f"LG with cache <= 1.15x: {'met' if r_lg <= 1.15 else 'NOT met'} ({r_lg:.2f}x)."]
+             f"LG with cache <= {1.3 if smoke else 1.15}x: {'met' if r_lg <= (1.3 if smoke else 1.15) else 'NOT met'} ({r_lg:.2f}x); "
+             f"with the L_mtp vocabulary in bf16: {times['VQ-GAN+LG, L_mtp vocabulary GEMMs in bf16 (guide.mtp_logits=bfloat16)'] / base:.2f}x."]
     if "VQ-GAN+VQCT" in times:
         r_v = times["VQ-GAN+VQCT"] / base
         notes.append(f"VQCT <= 1.25x: {'met' if r_v <= 1.25 else 'NOT met'} ({r_v:.2f}x).")
-    report(f"One training step on CPU ({'paper-size' if paper else 'CPU-scale'} model)", body, "\n".join(notes))
-    if profile: profile_step(lg, b, runs["VQ-GAN"], steps=3 if paper else 10, paper=paper)
+    report(f"One training step on CPU ({'paper-size' if paper else 'smoke-scale' if smoke else 'CPU-scale'} model)", body, "\n".join(notes))
+    if profile: profile_step(lg, b, runs["VQ-GAN"], steps=3 if paper else 10, paper=paper, smoke=smoke)
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
@@ -207,5 +225,7 @@ if __name__ == "__main__":
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--paper", action="store_true", help="the paper-size VQ-GAN (256 px) instead of the CPU-scale one")
     ap.add_argument("--only-profile", action="store_true", help="skip the step table; profile --repeats guided steps")
+    ap.add_argument("--smoke", action="store_true", help="the smoke scale's model and guide, no discriminator")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     a = ap.parse_args()
-    main(a.batch, a.repeats, a.profile, a.paper, a.only_profile)
+    main(a.batch, a.repeats, a.profile, a.paper, a.only_profile, a.smoke, a.threads)

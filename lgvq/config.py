@@ -75,6 +75,7 @@ class GuideConfig:
     ras_units: str | None = None       # words | tokens (released: every token, start/end included)
     mask_slots: str | None = None      # position (one mask vector per slot, released) | shared
     mask_draw: str | None = None       # words (whole words, per caption) | released (per batch, each token)
+    mtp_logits: str = "float32"        # float32 (exact) | bfloat16: L_mtp's vocabulary GEMMs on bf16 operands (CPU speed)
 
 @dataclass
 class VQCTConfig:
@@ -197,6 +198,8 @@ def validate(self: TrainConfig):
         check_choice(g.variant, "guide.variant", tuple(VARIANTS))
         for n, choices in _SWITCHES.items():
             if getattr(g, n) is not None: check_choice(getattr(g, n), f"guide.{n}", choices)
+        from lgvq.losses import LOGITS_DTYPES
+        check_choice(g.mtp_logits, "guide.mtp_logits", LOGITS_DTYPES)
     v = self.vqct
     if v.enabled:
         check_int(v.min_count, "vqct.min_count", min=1); check_int(v.layers, "vqct.layers", min=1)

@@ -230,7 +230,8 @@ def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe
     from lgvq.train import guide_switches
     kw = dict(w_gsa=g.w_gsa, w_mtp=g.w_mtp, w_ras=g.w_ras, heads=g.heads, layers=g.layers, mtp_layers=g.mtp_layers,
               width=g.width, mask_before_encoding=bool(strict), **guide_switches(g))
-    key = _probe_key(ckpt, probe_steps=probe_steps, n_probe=n_probe, n_val=n_val, seed=seed, metrics=METRICS_VERSION, **kw)
+    same = {k: v for k, v in kw.items() if not (k == "mtp_logits" and v == "float32")}   # the exact default: old keys stay
+    key = _probe_key(ckpt, probe_steps=probe_steps, n_probe=n_probe, n_val=n_val, seed=seed, metrics=METRICS_VERSION, **same)
     d = Path(run_cache).expanduser() / "probes" / key
     with run_lock(d.with_name(key + ".lock"), f"the probe {key}"):
         return _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_probe, n_val, seed, kw)

@@ -17,8 +17,8 @@ from .core import check_choice, check_int, check_number, check_tensor, is_distri
 from .kernels import nearest_code
 
 # %% auto #0
-__all__ = ['MASK_SLOTS', 'RAS_REDUCTIONS', 'RAS_CODES', 'RAS_UNITS', 'MASK_DRAWS', 'VARIANTS', 'VisualTokens', 'gsa_loss',
-           'MaskedTextPredictor', 'ras_loss', 'CodeProjection', 'LanguageGuide']
+__all__ = ['MASK_SLOTS', 'LOGITS_DTYPES', 'RAS_REDUCTIONS', 'RAS_CODES', 'RAS_UNITS', 'MASK_DRAWS', 'VARIANTS', 'VisualTokens',
+           'gsa_loss', 'MaskedTextPredictor', 'ras_loss', 'CodeProjection', 'LanguageGuide']
 
 # %% ../nbs/04_losses.ipynb #3d637d68
 class VisualTokens(nn.Module):
@@ -97,12 +97,14 @@ def gsa_loss(cls: torch.Tensor, pooled: torch.Tensor, temperature: float = 1.0, 
 
 # %% ../nbs/04_losses.ipynb #3e2cbbc4
 MASK_SLOTS = ("position", "shared")
+LOGITS_DTYPES = ("float32", "bfloat16")   # the L_mtp vocabulary GEMMs: exact | bf16 operands, fp32 logits
 
 class MaskedTextPredictor(nn.Module):
     "L_mtp head: masked caption features + visual tokens -> ids of the masked tokens through the frozen token table."
     def __init__(self, text_dim: int, token_embeddings: torch.Tensor, layers: int = 2, heads: int = 8,
                  label_smoothing: float = 0.1, memory_dim: int | None = None, dropout: float = 0.0,
-                 width: int | None = None, mask_slots: str = "position", max_length: int = 77):
+                 width: int | None = None, mask_slots: str = "position", max_length: int = 77,
+                 logits_dtype: str = "float32"):
         super().__init__()
         self.text_dim = check_int(text_dim, "text_dim", min=1)
         self.width = check_int(width if width is not None else text_dim, "width", min=1)
@@ -112,6 +114,7 @@ class MaskedTextPredictor(nn.Module):
         self.label_smoothing = check_number(label_smoothing, "label_smoothing", min=0, max=1, max_open=True)
         self.mask_slots = check_choice(mask_slots, "mask_slots", MASK_SLOTS)
         self.max_length = check_int(max_length, "max_length", min=1)
+        self.logits_dtype = check_choice(logits_dtype, "logits_dtype", LOGITS_DTYPES)
         V, E = token_embeddings.shape
         self.in_proj = nn.Identity() if self.width == text_dim else nn.Linear(text_dim, self.width)
         if self.mask_slots == "position":                                   # (max_length, W): one per slot (released)
@@ -125,6 +128,8 @@ class MaskedTextPredictor(nn.Module):
         self.ln = nn.LayerNorm(self.width)
         self.out_proj = nn.Identity() if E == self.width else nn.Linear(self.width, E)
         self.register_buffer("token_embeddings", token_embeddings.detach(), persistent=False)   # (V, E), frozen
+        self.register_buffer("token_embeddings_bf16", token_embeddings.detach().to(torch.bfloat16)  # its bf16 copy
+                             if self.logits_dtype == "bfloat16" else None, persistent=False)
         self.bias = nn.Parameter(torch.zeros(V))
 
     def masked_input(self, tokens: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
@@ -141,8 +146,14 @@ class MaskedTextPredictor(nn.Module):
         return self.out_proj(self.ln(h[masked]))                                               # (M, E)
 
     def logits(self, tokens, valid, masked, memory) -> torch.Tensor:
-        "(M, V) vocabulary logits at the masked positions only: states @ token_embeddings.T + bias, one fused GEMM."
-        return F.linear(self.masked_states(tokens, valid, masked, memory), self.token_embeddings, self.bias)
+        """(M, V) vocabulary logits at the masked positions only: states @ token_embeddings.T + bias, one fused GEMM
+        (`logits_dtype="bfloat16"`: the GEMM, and its backward, on bf16 operands with fp32 accumulation; fp32 logits)."""
+        states = self.masked_states(tokens, valid, masked, memory)
+        if self.logits_dtype == "float32": return F.linear(states, self.token_embeddings, self.bias)
+        table = self.token_embeddings_bf16
+        if table.dtype != torch.bfloat16:            # a module-wide .float()/.double() converted the copy: redo it once
+            table = self.token_embeddings_bf16 = self.token_embeddings.to(torch.bfloat16)
+        return F.linear(states.to(torch.bfloat16), table).to(states.dtype) + self.bias
 
     def forward(self, tokens: torch.Tensor, valid: torch.Tensor, masked: torch.Tensor, targets: torch.Tensor,
                 memory: torch.Tensor) -> torch.Tensor:
@@ -236,7 +247,7 @@ class LanguageGuide(nn.Module):
                  mask_before_encoding: bool = False, check_finite: bool = True, width: int | None = None,
                  mtp_width: int | None = None, variant: str = "lgvq", ras_codes: str | None = None,
                  ras_reduction: str | None = None, ras_units: str | None = None, mask_slots: str | None = None,
-                 mask_draw: str | None = None, max_length: int | None = None):
+                 mask_draw: str | None = None, max_length: int | None = None, mtp_logits: str = "float32"):
         super().__init__()
         TextEncoder = _text_types()[0]
         self._encoder = None
@@ -282,7 +293,8 @@ class LanguageGuide(nn.Module):
                 raise ValueError("token_embeddings: expected the text encoder's (V, D) token table when w_mtp > 0, got None")
             self.mtp = MaskedTextPredictor(self.text_dim, token_embeddings, layers=mtp_layers, heads=heads,
                                            label_smoothing=label_smoothing, width=mtp_width if mtp_width else width,
-                                           mask_slots=self.mask_slots, max_length=self.max_length)
+                                           mask_slots=self.mask_slots, max_length=self.max_length,
+                                           logits_dtype=mtp_logits)
 
     def extra_repr(self):
         sw = ", ".join(f"{k}={getattr(self, k)!r}" for k in _SWITCHES)

@@ -82,7 +82,7 @@ def build_quantizer_vqct(cfg: TrainConfig, encoder, captions, dim: int | None = 
 def guide_switches(g: GuideConfig) -> dict:
     "The LanguageGuide keyword arguments of the variant switches in `g` (shared by the guide and its alignment probes)."
     return dict(variant=g.variant, ras_codes=g.ras_codes, ras_reduction=g.ras_reduction, ras_units=g.ras_units,
-                mask_slots=g.mask_slots, mask_draw=g.mask_draw, mtp_width=g.mtp_width)
+                mask_slots=g.mask_slots, mask_draw=g.mask_draw, mtp_width=g.mtp_width, mtp_logits=g.mtp_logits)
 
 GUIDE_SEED_OFFSET = 1_000_003   # the guide's initial weights come from seed + this (its own stream; see build_model)
 
@@ -360,6 +360,7 @@ def config_hash(cfg: TrainConfig) -> str:
     d["run"] = {k: v for k, v in d["run"].items() if k in ("seed", "device")}
     d["text"] = {k: v for k, v in d["text"].items() if k != "cache_dir"}
     if d["data"]["dataset"] != "folder": d["data"].pop("val_fraction")    # no effect elsewhere: earlier cache keys stay valid
+    if d["guide"].get("mtp_logits") == "float32": d["guide"].pop("mtp_logits")  # the exact default: keys made before it stay
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 @contextlib.contextmanager
