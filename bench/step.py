@@ -7,10 +7,15 @@ Two more guided rows measure lgvq's guide before the fidelity fix (L_ras on the 
 and the released-code variant, side by side with the default; one more runs L_mtp's vocabulary GEMMs in bf16
 (guide.mtp_logits=bfloat16).
 
+Two rows bound what any exact L_mtp costs: the plain VQ-GAN step plus the vocabulary GEMMs alone (the forward
+states @ table.T of the guided step's own M masked tokens and its input-gradient GEMM, fp32 and bf16) — the floor of the
+guided step's ratio while the loss stays a full-vocabulary cross entropy. --compile adds the plain and the guided step
+under torch.compile (optim.compile=true), with the compile time (the first steps) beside them.
+
 --smoke measures the smoke scale's operating point instead (lgvq.experiments.SCALES["smoke"]: the small model, no
 discriminator, a 64-wide guide), the steps `make figures` trains; --threads sets torch's CPU threads (default: torch's).
 
-Run: .venv/bin/python bench/step.py [--batch 16] [--repeats 15] [--profile | --only-profile] [--paper | --smoke] [--threads n]
+Run: .venv/bin/python bench/step.py [--batch 16] [--repeats 15] [--profile | --only-profile] [--paper | --smoke] [--threads n] [--compile]
 --profile adds a cProfile breakdown of the guided step (which function, what share) to bench/RESULTS.md.
 Targets: LG with cache <= 1.15x VQ-GAN; VQCT <= 1.25x.
 """
@@ -23,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import report, table  # noqa: E402
@@ -66,6 +72,32 @@ def original_step(tr, batch):
     out2 = tr.model(images, text)                                           # second full forward, for the discriminator
     d, _ = tr.loss.discriminator_loss(images, out2.recon.detach(), tr.step)
     tr.opt_d.zero_grad(set_to_none=True); d.backward(); tr.opt_d.step()
+
+
+def masked_count(lg, b) -> int:
+    "M, the number of masked tokens L_mtp predicts in one guided step on batch b (median over 9 draws of the mask)."
+    mtp, seen = lg.model.guide.mtp, []
+    inner = mtp.masked_states
+    def spy(*a, **k):
+        out = inner(*a, **k); seen.append(out.shape[0]); return out
+    mtp.masked_states = spy
+    try:
+        for _ in range(9): lg.train_step(b)
+    finally: del mtp.masked_states                       # back to the class's method
+    return int(statistics.median(seen))
+
+
+def vocab_gemms(mtp, M: int, bf16: bool = False):
+    """One call = L_mtp's two vocabulary GEMMs alone, as the guided step runs them: logits (M, V) = states @ table.T
+    (+ bias) and the input gradient (M, V) @ table, on random states of the guided step's own M."""
+    table = mtp.token_embeddings.to(torch.bfloat16) if bf16 else mtp.token_embeddings
+    states = torch.randn(M, table.shape[1], dtype=table.dtype, requires_grad=True)
+    bias = mtp.bias.detach().clone().requires_grad_(True)
+    grad = torch.randn(M, table.shape[0], dtype=torch.float32)
+    def run():
+        logits = F.linear(states, table).float() + bias if bf16 else F.linear(states, table, bias)
+        logits.backward(grad)
+    return run
 
 
 def interleaved(fns: dict, repeats: int) -> dict:
@@ -160,14 +192,14 @@ def profile_step(lg, b, plain, steps, paper, smoke=False):
            body + "\n\nTop functions by own time:\n\n" + top, notes)
 
 
-def main(batch=16, repeats=15, profile=False, paper=False, only_profile=False, smoke=False, threads=0):
+def main(batch=16, repeats=15, profile=False, paper=False, only_profile=False, smoke=False, threads=0, compile_=False):
     if paper and smoke: raise ValueError("smoke: expected --paper or --smoke, not both")
     if threads: torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="lgvq-bench-step-") as tmp:   # trainers' run folders, removed at the end
-        _main(tmp, batch, repeats, profile, paper, only_profile, smoke)
+        _main(tmp, batch, repeats, profile, paper, only_profile, smoke, compile_)
 
 
-def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False):
+def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compile_=False):
     torch.manual_seed(0)
     mk = lambda name, extra=(): trainer(name, tmp, batch, extra, paper=paper, smoke=smoke)
     if only_profile:                                   # the profile alone (no step table): VQ-GAN and VQ-GAN+LG only
@@ -196,6 +228,18 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False):
     fns = {name: (lambda tr=tr: tr.train_step(b)) for name, tr in runs.items()}
     if not smoke:                                      # its discriminator pass needs the discriminator on
         fns["VQ-GAN+LG as originally designed"] = lambda: original_step(lg, b)
+    M = masked_count(lg, b)
+    plain_step = fns["VQ-GAN"]
+    for bf16 in (False, True):
+        g = vocab_gemms(lg.model.guide.mtp, M, bf16)
+        fns[f"VQ-GAN + the L_mtp vocabulary GEMMs alone ({'bf16' if bf16 else 'fp32'}, M={M}): the floor"] = \
+            lambda g=g: (plain_step(), g())
+    compile_s = {}
+    if compile_:                                       # compiled steps: the first two trace, compile and autotune
+        for name, cfg in (("VQ-GAN, torch.compile", "shapes_vqgan.yaml"), ("VQ-GAN+LG, torch.compile", "shapes_vqgan_lg.yaml")):
+            tr = mk(cfg, ["optim.compile=true", f"run.out_dir={tmp}/{cfg}-compiled"])
+            t0 = time.perf_counter(); tr.train_step(b); tr.train_step(b); compile_s[name] = time.perf_counter() - t0
+            fns[name] = lambda tr=tr: tr.train_step(b)
     times = interleaved(fns, repeats)
     base = times["VQ-GAN"]
     rows = [[n, f"{t * 1e3:.1f}", f"{t / base:.2f}x"] for n, t in times.items()]
@@ -212,6 +256,16 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False):
              f"{load[2]:.2f} (2 cores shared with other sessions).",
              f"LG with cache <= {1.3 if smoke else 1.15}x: {'met' if r_lg <= (1.3 if smoke else 1.15) else 'NOT met'} ({r_lg:.2f}x); "
              f"with the L_mtp vocabulary in bf16: {times['VQ-GAN+LG, L_mtp vocabulary GEMMs in bf16 (guide.mtp_logits=bfloat16)'] / base:.2f}x."]
+    floor = times[f"VQ-GAN + the L_mtp vocabulary GEMMs alone (fp32, M={M}): the floor"] / base
+    notes.append(f"The floor: the plain step plus L_mtp's two vocabulary GEMMs alone ({M} masked tokens x "
+                 f"{lg.model.guide.mtp.token_embeddings.shape[1]} x {lg.model.guide.mtp.token_embeddings.shape[0]:,} "
+                 f"vocabulary, forward and input gradient) is {floor:.2f}x the plain step in fp32: no exact full-vocabulary "
+                 f"L_mtp can bring the guided step below it.")
+    if compile_s:
+        cp = times["VQ-GAN+LG, torch.compile"] / times["VQ-GAN, torch.compile"]
+        notes.append(f"torch.compile (optim.compile=true, the whole VQModel): guided / plain = {cp:.2f}x compiled against "
+                     f"{r_lg:.2f}x eager; compile time (the first 2 steps) " +
+                     ", ".join(f"{n} {v:.0f} s" for n, v in compile_s.items()) + ".")
     if "VQ-GAN+VQCT" in times:
         r_v = times["VQ-GAN+VQCT"] / base
         notes.append(f"VQCT <= 1.25x: {'met' if r_v <= 1.25 else 'NOT met'} ({r_v:.2f}x).")
@@ -227,5 +281,6 @@ if __name__ == "__main__":
     ap.add_argument("--only-profile", action="store_true", help="skip the step table; profile --repeats guided steps")
     ap.add_argument("--smoke", action="store_true", help="the smoke scale's model and guide, no discriminator")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--compile", action="store_true", help="add the plain and guided steps under torch.compile")
     a = ap.parse_args()
-    main(a.batch, a.repeats, a.profile, a.paper, a.only_profile, a.smoke, a.threads)
+    main(a.batch, a.repeats, a.profile, a.paper, a.only_profile, a.smoke, a.threads, a.compile)
