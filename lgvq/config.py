@@ -121,7 +121,7 @@ class OptimConfig:
     precision: str = "fp32"            # fp32 | bf16 (autocast)
     compile: bool = False              # torch.compile the autoencoder
     grad_clip: float | None = None     # max grad norm (None = off)
-    fused: bool = True                 # Adam: torch's fused kernel where the parameters allow it (CPU, CUDA) | False: torch's default
+    fused: bool = False                # Adam: torch's default | True: its fused kernel where the parameters allow it (CPU, CUDA)
 
 # %% ../nbs/08_config.ipynb #828dfd02
 def _from_dict(cls, d: dict, section: str):

@@ -365,9 +365,9 @@ def cvq(cfg: ModelConfig, guide: nn.Module | None = None, gan: bool = False, **l
 
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
-def adam(params, lr: float, betas=(0.5, 0.9), fused: bool = True) -> torch.optim.Adam:
-    """torch.optim.Adam over `params`: with `fused=True` torch's fused kernel where every parameter allows it (floating
-    point, on a device in FUSED_ADAM_DEVICES), torch's default implementation otherwise and with `fused=False`."""
+def adam(params, lr: float, betas=(0.5, 0.9), fused: bool = False) -> torch.optim.Adam:
+    """torch.optim.Adam over `params`: torch's default implementation, or with `fused=True` its fused kernel where every
+    parameter allows it (floating point, on a device in FUSED_ADAM_DEVICES)."""
     params = list(params)
     if not params: raise ValueError("params: expected at least one parameter, got none")
     bad = next((p for p in params if not isinstance(p, torch.Tensor)), None)
@@ -380,7 +380,7 @@ def adam(params, lr: float, betas=(0.5, 0.9), fused: bool = True) -> torch.optim
     use = fused and all(p.is_floating_point() and p.device.type in FUSED_ADAM_DEVICES for p in params)
     return torch.optim.Adam(params, lr=lr, betas=betas, **({"fused": True} if use else {}))
 
-def make_optimizers(model: nn.Module, loss: nn.Module, lr: float, betas=(0.5, 0.9), fused: bool = True):
+def make_optimizers(model: nn.Module, loss: nn.Module, lr: float, betas=(0.5, 0.9), fused: bool = False):
     "Adam (`adam`) for the autoencoder (and guide) and, when the loss has one, for the discriminator: (opt_g, opt_d or None)."
     opt_g = adam([p for p in model.parameters() if p.requires_grad], lr, betas, fused)
     d = getattr(loss, "discriminator", None)

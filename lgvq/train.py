@@ -165,7 +165,7 @@ class Trainer:
         self.lr = o.base_lr * cfg.data.batch_size * o.grad_accum * self.world if o.scale_lr else o.base_lr
         def make_opt(params):
             if o.optimizer == "sgd": return torch.optim.SGD(params, lr=self.lr, momentum=o.momentum)
-            return adam(params, self.lr, tuple(o.betas), fused=o.fused)     # torch's fused kernel where it can (optim.fused)
+            return adam(params, self.lr, tuple(o.betas), fused=o.fused)     # optim.fused: torch's fused kernel
         self.opt_g = make_opt([p for p in self.model.parameters() if p.requires_grad])
         d = getattr(self.loss, "discriminator", None)
         self.opt_d = make_opt(d.parameters()) if d is not None else None
