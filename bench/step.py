@@ -10,7 +10,8 @@ and the released-code variant, side by side with the default; one more runs L_mt
 Three rows measure two options side by side with the defaults: the plain and the guided step with torch's fused Adam
 (optim.fused=true), and the guided step with L_mtp's logits as F.linear(states, table, bias) (the layout before the
 transposed GEMM). A second table times those two parts alone: the vocabulary GEMMs (forward, cross entropy, backward) in
-both layouts, and one Adam step, fused and per tensor.
+both layouts, and one Adam step, fused and per tensor. At CPU scale one more row runs the guide 64 wide (the smoke
+scale's width): a smaller model, for what a narrower guide buys, not a faster version of the same step.
 
 Two rows bound what any exact L_mtp costs: the plain VQ-GAN step plus the vocabulary GEMMs alone (the forward
 states @ table.T of the guided step's own M masked tokens and its input-gradient GEMM, fp32 and bf16) — the floor of the
@@ -270,6 +271,9 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
                 mk("shapes_vqgan_lg.yaml", ["optim.fused=true", f"run.out_dir={tmp}/lg_fused"]),
             "VQ-GAN+LG, L_mtp logits as F.linear (the layout before)":
                 mk("shapes_vqgan_lg.yaml", [f"run.out_dir={tmp}/lg_linear_logits"])}
+    if not smoke:                                      # the guide as narrow as the smoke scale's (a different model)
+        runs["VQ-GAN+LG, a 64-wide guide (guide.width=64, the smoke scale's width)"] = \
+            mk("shapes_vqgan_lg.yaml", ["guide.width=64", f"run.out_dir={tmp}/lg_w64"])
     linear_logits(runs["VQ-GAN+LG, L_mtp logits as F.linear (the layout before)"].model.guide.mtp)
     try:
         import lgvq.transfer  # noqa: F401
@@ -315,6 +319,10 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
     notes.append(f"With the fused Adam: VQ-GAN+LG / VQ-GAN = {times['VQ-GAN+LG, fused Adam (optim.fused=true)'] / plain_fused:.2f}x, "
                  f"the plain step {plain_fused / base:.2f}x as long as with torch's default Adam. With L_mtp's logits as "
                  f"F.linear (the layout before): {times['VQ-GAN+LG, L_mtp logits as F.linear (the layout before)'] / base:.2f}x.")
+    w64 = "VQ-GAN+LG, a 64-wide guide (guide.width=64, the smoke scale's width)"
+    if w64 in times:
+        notes.append(f"A 64-wide guide (the smoke scale's; a different, smaller model, not a faster step): "
+                     f"{times[w64] / base:.2f}x.")
     floor = times[f"VQ-GAN + the L_mtp vocabulary GEMMs alone (fp32, M={M}): the floor"] / base
     notes.append(f"The floor: the plain step plus L_mtp's two vocabulary GEMMs alone ({M} masked tokens x "
                  f"{lg.model.guide.mtp.token_embeddings.shape[1]} x {lg.model.guide.mtp.token_embeddings.shape[0]:,} "
