@@ -146,12 +146,10 @@ class MaskedTextPredictor(nn.Module):
         return self.out_proj(self.ln(h[masked]))                                               # (M, E)
 
     def logits(self, tokens, valid, masked, memory) -> torch.Tensor:
-        """(M, V) vocabulary logits at the masked positions only: states @ token_embeddings.T + bias, one fused GEMM, run
-        as (token_embeddings @ states.T + bias).T so that the tall (V, E) table is the GEMM's streamed operand
+        """(M, V) vocabulary logits at the masked positions only: states @ token_embeddings.T + bias, one fused GEMM
         (`logits_dtype="bfloat16"`: the GEMM, and its backward, on bf16 operands with fp32 accumulation; fp32 logits)."""
         states = self.masked_states(tokens, valid, masked, memory)
-        if self.logits_dtype == "float32":                                                     # (V, M) -> (M, V) view
-            return torch.addmm(self.bias[:, None], self.token_embeddings, states.T).T
+        if self.logits_dtype == "float32": return F.linear(states, self.token_embeddings, self.bias)
         table = self.token_embeddings_bf16
         if table.dtype != torch.bfloat16:            # a module-wide .float()/.double() converted the copy: redo it once
             table = self.token_embeddings_bf16 = self.token_embeddings.to(torch.bfloat16)
