@@ -191,7 +191,9 @@ def validate(self: TrainConfig):
     check_int(o.steps, "optim.steps", min=1); check_number(o.base_lr, "optim.base_lr", min=0, min_open=True)
     check_int(o.grad_accum, "optim.grad_accum", min=1); check_choice(o.precision, "optim.precision", ("fp32", "bf16"))
     check_choice(o.optimizer, "optim.optimizer", ("adam", "sgd")); check_number(o.momentum, "optim.momentum", min=0, max=1)
-    check_choice(o.fused, "optim.fused", (True, False))
+    if not isinstance(o.fused, bool): raise ValueError(f"optim.fused: expected true or false, got {o.fused!r}")
+    if o.fused and o.optimizer != "adam":
+        raise ValueError(f"optim.fused: expected false with optim.optimizer={o.optimizer!r} (the fused kernel is Adam's), got true")
     if len(o.betas) != 2: raise ValueError(f"optim.betas: expected two numbers, got {o.betas!r}")
     check_choice(self.text.cache_dtype, "text.cache_dtype", ("float32", "float16", "bfloat16"))
     if g.enabled:

@@ -368,10 +368,12 @@ FUSED_ADAM_DEVICES = ("cpu", "cuda")
 def adam(params, lr: float, betas=(0.5, 0.9), fused: bool = False) -> torch.optim.Adam:
     """torch.optim.Adam over `params`: torch's default implementation, or with `fused=True` its fused kernel where every
     parameter allows it (floating point, on a device in FUSED_ADAM_DEVICES)."""
+    if isinstance(params, torch.Tensor) or isinstance(params, dict):
+        raise ValueError(f"params: expected an iterable of parameter tensors, got a single {type(params).__name__}")
     params = list(params)
     if not params: raise ValueError("params: expected at least one parameter, got none")
     bad = next((p for p in params if not isinstance(p, torch.Tensor)), None)
-    if bad is not None: raise ValueError(f"params: expected tensors, got {type(bad).__name__}")
+    if bad is not None: raise ValueError(f"params: expected tensors (not parameter-group dicts), got {type(bad).__name__}")
     lr = check_number(lr, "lr", min=0, min_open=True)
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
