@@ -7,6 +7,12 @@ Two more guided rows measure lgvq's guide before the fidelity fix (L_ras on the 
 and the released-code variant, side by side with the default; one more runs L_mtp's vocabulary GEMMs in bf16
 (guide.mtp_logits=bfloat16).
 
+Two rows measure the plain and the guided step with torch's fused Adam (optim.fused=true), side by side with the
+default. A second table times two parts alone: one Adam step, fused and per tensor; and L_mtp's vocabulary GEMMs
+(forward, cross entropy, backward) as lgvq runs them, F.linear(states, table, bias), and transposed,
+(table @ states.T + bias).T — the same sums, measured as an alternative layout. At CPU scale one more row runs the guide 64 wide (the smoke
+scale's width): a smaller model, for what a narrower guide buys, not a faster version of the same step.
+
 Two rows bound what any exact L_mtp costs: the plain VQ-GAN step plus the vocabulary GEMMs alone (the forward
 states @ table.T of the guided step's own M masked tokens and its input-gradient GEMM, fp32 and bf16) — the floor of the
 guided step's ratio while the loss stays a full-vocabulary cross entropy. --compile adds the plain and the guided step
@@ -85,6 +91,40 @@ def masked_count(lg, b) -> int:
         for _ in range(9): lg.train_step(b)
     finally: del mtp.masked_states                       # back to the class's method
     return int(statistics.median(seen))
+
+
+def parts(lg, plain, M: int, repeats: int) -> None:
+    "Two parts alone, side by side: L_mtp's vocabulary GEMMs in two layouts, one Adam step fused and per tensor."
+    from lgvq.objectives import adam
+    mtp = lg.model.guide.mtp
+    table_, bias = mtp.token_embeddings, mtp.bias.detach().clone().requires_grad_(True)
+    g = torch.Generator().manual_seed(0)
+    states = torch.randn(M, table_.shape[1], generator=g).requires_grad_(True)
+    y = torch.randint(0, table_.shape[0], (M,), generator=g)
+    def vocab(transposed):
+        def run():
+            logits = torch.addmm(bias[:, None], table_, states.T).T if transposed else F.linear(states, table_, bias)
+            F.cross_entropy(logits, y, label_smoothing=0.1).backward()
+        return run
+    fns = {f"L_mtp vocabulary GEMMs + cross entropy, forward + backward (M={M}): F.linear(states, table, bias)": vocab(False),
+           f"L_mtp vocabulary GEMMs + cross entropy, forward + backward (M={M}): (table @ states.T + bias).T": vocab(True)}
+    for name, tr in (("VQ-GAN", plain), ("VQ-GAN+LG", lg)):
+        ps = [p for p in tr.model.parameters() if p.requires_grad]
+        for fused in (False, True):
+            cl = [p.detach().clone().requires_grad_(True) for p in ps]
+            for p in cl: p.grad = torch.randn(p.shape, generator=g)
+            opt = adam(cl, 1e-4, (0.5, 0.9), fused=fused)
+            fns[f"one Adam step over the {name} generator's {sum(p.numel() for p in ps) / 1e6:.2f} M parameters: "
+                f"{'fused' if fused else 'per tensor (torch default)'}"] = opt.step
+    t = interleaved(fns, repeats)
+    names = list(t)
+    rows = [[n, f"{t[n] * 1e3:.2f}"] for n in names]
+    rows[1].append(f"{t[names[0]] / t[names[1]]:.2f}x"); rows[0].append("")
+    for i in (2, 4): rows[i].append(""); rows[i + 1].append(f"{t[names[i]] / t[names[i + 1]]:.2f}x")
+    report("The fused Adam and a transposed vocabulary GEMM, the parts alone", table(["part", "ms", "speed-up over the row above"], rows),
+           f"{torch.get_num_threads()} CPU thread(s), median of {repeats} calls timed round-robin. The transposed logits "
+           f"are the same sums as MaskedTextPredictor.logits' F.linear (an alternative, not used); the fused Adam is the same update to float rounding "
+           f"(lgvq.objectives.adam).")
 
 
 def vocab_gemms(mtp, M: int, bf16: bool = False):
@@ -216,7 +256,15 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
             "VQ-GAN+LG, released variant (guide.variant=released)":
                 mk("shapes_vqgan_lg.yaml", ["guide.variant=released", f"run.out_dir={tmp}/lg_released"]),
             "VQ-GAN+LG, L_mtp vocabulary GEMMs in bf16 (guide.mtp_logits=bfloat16)":
-                mk("shapes_vqgan_lg.yaml", ["guide.mtp_logits=bfloat16", f"run.out_dir={tmp}/lg_bf16"])}
+                mk("shapes_vqgan_lg.yaml", ["guide.mtp_logits=bfloat16", f"run.out_dir={tmp}/lg_bf16"]),
+            # torch's fused Adam, side by side with the default
+            "VQ-GAN, fused Adam (optim.fused=true)":
+                mk("shapes_vqgan.yaml", ["optim.fused=true", f"run.out_dir={tmp}/plain_fused"]),
+            "VQ-GAN+LG, fused Adam (optim.fused=true)":
+                mk("shapes_vqgan_lg.yaml", ["optim.fused=true", f"run.out_dir={tmp}/lg_fused"])}
+    if not smoke and not paper:                        # the guide as narrow as the smoke scale's (a different model)
+        runs["VQ-GAN+LG, a 64-wide guide (guide.width=64, the smoke scale's width)"] = \
+            mk("shapes_vqgan_lg.yaml", ["guide.width=64", f"run.out_dir={tmp}/lg_w64"])
     try:
         import lgvq.transfer  # noqa: F401
         runs["VQ-GAN+VQCT"] = mk("shapes_vqgan_vqct.yaml")
@@ -241,6 +289,7 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
             t0 = time.perf_counter(); tr.train_step(b); tr.train_step(b); compile_s[name] = time.perf_counter() - t0
             fns[name] = lambda tr=tr: tr.train_step(b)
     times = interleaved(fns, repeats)
+    parts(lg, runs["VQ-GAN"], M, max(repeats, 20))
     base = times["VQ-GAN"]
     rows = [[n, f"{t * 1e3:.1f}", f"{t / base:.2f}x"] for n, t in times.items()]
     body = table(["configuration", "ms / step", "ratio to VQ-GAN"], rows)
@@ -256,6 +305,15 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
              f"{load[2]:.2f} (2 cores shared with other sessions).",
              f"LG with cache <= {1.15 if paper else 1.3}x: {'met' if r_lg <= (1.15 if paper else 1.3) else 'NOT met'} ({r_lg:.2f}x); "
              f"with the L_mtp vocabulary in bf16: {times['VQ-GAN+LG, L_mtp vocabulary GEMMs in bf16 (guide.mtp_logits=bfloat16)'] / base:.2f}x."]
+    plain_fused = times["VQ-GAN, fused Adam (optim.fused=true)"]
+    notes.append(f"With the fused Adam: VQ-GAN+LG / VQ-GAN = {times['VQ-GAN+LG, fused Adam (optim.fused=true)'] / plain_fused:.2f}x, "
+                 f"the plain step {plain_fused / base:.2f}x and the guided step "
+                 f"{times['VQ-GAN+LG, fused Adam (optim.fused=true)'] / times['VQ-GAN+LG (cached text)']:.2f}x as long as "
+                 f"with torch's default Adam.")
+    w64 = "VQ-GAN+LG, a 64-wide guide (guide.width=64, the smoke scale's width)"
+    if w64 in times:
+        notes.append(f"A 64-wide guide (the smoke scale's; a different, smaller model, not a faster step): "
+                     f"{times[w64] / base:.2f}x.")
     floor = times[f"VQ-GAN + the L_mtp vocabulary GEMMs alone (fp32, M={M}): the floor"] / base
     notes.append(f"The floor: the plain step plus L_mtp's two vocabulary GEMMs alone ({M} masked tokens x "
                  f"{lg.model.guide.mtp.token_embeddings.shape[1]} x {lg.model.guide.mtp.token_embeddings.shape[0]:,} "

@@ -22,8 +22,9 @@ import torch
 from .core import atomic_path, check_choice, check_int
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'rng_state', 'set_rng_state', 'save_checkpoint', 'remove_stale_temporaries', 'list_checkpoints',
-           'load_checkpoint', 'restore', 'git_commit', 'open_resume', 'write_run_info', 'autocast_context', 'run_steps']
+__all__ = ['CKPT_FORMAT', 'OPTIMIZER_IMPLEMENTATION', 'rng_state', 'set_rng_state', 'save_checkpoint', 'remove_stale_temporaries',
+           'list_checkpoints', 'load_checkpoint', 'restore', 'git_commit', 'open_resume', 'write_run_info',
+           'autocast_context', 'run_steps']
 
 # %% ../nbs/08a_checkpoint.ipynb #8ae740ba
 CKPT_FORMAT = "lgvq-ckpt-1"
@@ -155,8 +156,22 @@ def load_checkpoint(path) -> dict:
             raise ValueError(f"checkpoint: {str(fp)!r} is corrupt ({type(e).__name__}: {e})") from None
     return out
 
+OPTIMIZER_IMPLEMENTATION = ("fused", "foreach")   # how an optimizer computes its update, not what it has learned
+
+def _keep_implementation(opt):
+    """After `opt.load_state_dict`: every group gets back the implementation `opt` was built with (a checkpoint's groups
+    carry the one they were saved with), and a fused group's step counters move to its parameters' device."""
+    for g in opt.param_groups:
+        for k in OPTIMIZER_IMPLEMENTATION:
+            if k in opt.defaults: g[k] = opt.defaults[k]
+        if g.get("fused"):
+            for p in g["params"]:
+                st = opt.state.get(p, {})
+                if torch.is_tensor(st.get("step")): st["step"] = st["step"].to(device=p.device, dtype=torch.float32)
+
 def restore(ckpt: dict, modules: dict, optimizers: dict, rng: bool = True):
-    "Load weights into `modules` (by name prefix), optimizer states, and (optionally) the RNG states."
+    """Load weights into `modules` (by name prefix), optimizer states, and (optionally) the RNG states. The optimizers
+    keep their own implementation (`fused`, `foreach`): the checkpoint gives their state, the caller's config the kernel."""
     for name, m in modules.items():
         sd = {k[len(name) + 1:]: v for k, v in ckpt["weights"].items() if k.startswith(name + ".")}
         missing, unexpected = m.load_state_dict(sd, strict=False)
@@ -168,6 +183,7 @@ def restore(ckpt: dict, modules: dict, optimizers: dict, rng: bool = True):
         meta = ckpt["state"]["optimizers"].get(name)
         if meta is None: raise ValueError(f"checkpoint: no state for optimizer {name!r}")
         opt.load_state_dict(_unflatten_optimizer(ckpt["optim"], meta, name))
+        _keep_implementation(opt)
     if rng: set_rng_state(ckpt["rng_tensors"], ckpt["state"]["rng"])
 
 # %% ../nbs/08a_checkpoint.ipynb #ce24a8d6

@@ -121,6 +121,7 @@ class OptimConfig:
     precision: str = "fp32"            # fp32 | bf16 (autocast)
     compile: bool = False              # torch.compile the autoencoder
     grad_clip: float | None = None     # max grad norm (None = off)
+    fused: bool = False                # Adam: torch's default | True: its fused kernel where the parameters allow it (CPU, CUDA)
 
 # %% ../nbs/08_config.ipynb #828dfd02
 def _from_dict(cls, d: dict, section: str):
@@ -190,6 +191,9 @@ def validate(self: TrainConfig):
     check_int(o.steps, "optim.steps", min=1); check_number(o.base_lr, "optim.base_lr", min=0, min_open=True)
     check_int(o.grad_accum, "optim.grad_accum", min=1); check_choice(o.precision, "optim.precision", ("fp32", "bf16"))
     check_choice(o.optimizer, "optim.optimizer", ("adam", "sgd")); check_number(o.momentum, "optim.momentum", min=0, max=1)
+    if not isinstance(o.fused, bool): raise ValueError(f"optim.fused: expected true or false, got {o.fused!r}")
+    if o.fused and o.optimizer != "adam":
+        raise ValueError(f"optim.fused: expected false with optim.optimizer={o.optimizer!r} (the fused kernel is Adam's), got true")
     if len(o.betas) != 2: raise ValueError(f"optim.betas: expected two numbers, got {o.betas!r}")
     check_choice(self.text.cache_dtype, "text.cache_dtype", ("float32", "float16", "bfloat16"))
     if g.enabled:

@@ -20,9 +20,10 @@ from .core import check_choice, check_int, check_number, check_tensor
 from .models import ModelConfig, VQModel, VQOutput, build_model
 
 # %% auto #0
-__all__ = ['VGG_FILES', 'LPIPS_FILES', 'LPIPS_DIR_ENV', 'DISC_LOSSES', 'ActNorm', 'NLayerDiscriminator', 'default_lpips_dir',
-           'load_state_dict_file', 'LPIPS', 'hinge_d_loss', 'vanilla_d_loss', 'adaptive_weight', 'resolve_perceptual',
-           'VQGANLoss', 'ReconstructionLoss', 'train_step', 'vqvae', 'vqgan', 'cvq', 'make_optimizers']
+__all__ = ['VGG_FILES', 'LPIPS_FILES', 'LPIPS_DIR_ENV', 'DISC_LOSSES', 'FUSED_ADAM_DEVICES', 'ActNorm', 'NLayerDiscriminator',
+           'default_lpips_dir', 'load_state_dict_file', 'LPIPS', 'hinge_d_loss', 'vanilla_d_loss', 'adaptive_weight',
+           'resolve_perceptual', 'VQGANLoss', 'ReconstructionLoss', 'train_step', 'vqvae', 'vqgan', 'cvq', 'adam',
+           'make_optimizers']
 
 # %% ../nbs/06a_objectives.ipynb #459e6afe
 class ActNorm(nn.Module):
@@ -362,8 +363,27 @@ def cvq(cfg: ModelConfig, guide: nn.Module | None = None, gan: bool = False, **l
     cfg = dataclasses.replace(cfg, quantizer="cvq")
     return vqgan(cfg, guide, **loss_kwargs) if gan else vqvae(cfg, guide, **loss_kwargs)
 
-def make_optimizers(model: nn.Module, loss: nn.Module, lr: float, betas=(0.5, 0.9)):
-    "Adam for the autoencoder (and guide) and, when the loss has one, for the discriminator: (opt_g, opt_d or None)."
-    opt_g = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, betas=betas)
+FUSED_ADAM_DEVICES = ("cpu", "cuda")
+
+def adam(params, lr: float, betas=(0.5, 0.9), fused: bool = False) -> torch.optim.Adam:
+    """torch.optim.Adam over `params`: torch's default implementation, or with `fused=True` its fused kernel where every
+    parameter allows it (floating point, on a device in FUSED_ADAM_DEVICES)."""
+    if isinstance(params, torch.Tensor) or isinstance(params, dict):
+        raise ValueError(f"params: expected an iterable of parameter tensors, got a single {type(params).__name__}")
+    params = list(params)
+    if not params: raise ValueError("params: expected at least one parameter, got none")
+    bad = next((p for p in params if not isinstance(p, torch.Tensor)), None)
+    if bad is not None: raise ValueError(f"params: expected tensors (not parameter-group dicts), got {type(bad).__name__}")
+    lr = check_number(lr, "lr", min=0, min_open=True)
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
+    betas = tuple(check_number(b, f"betas[{i}]", min=0, max=1, max_open=True) for i, b in enumerate(betas))
+    if not isinstance(fused, bool): raise ValueError(f"fused: expected True or False, got {fused!r}")
+    use = fused and all(p.is_floating_point() and p.device.type in FUSED_ADAM_DEVICES for p in params)
+    return torch.optim.Adam(params, lr=lr, betas=betas, **({"fused": True} if use else {}))
+
+def make_optimizers(model: nn.Module, loss: nn.Module, lr: float, betas=(0.5, 0.9), fused: bool = False):
+    "Adam (`adam`) for the autoencoder (and guide) and, when the loss has one, for the discriminator: (opt_g, opt_d or None)."
+    opt_g = adam([p for p in model.parameters() if p.requires_grad], lr, betas, fused)
     d = getattr(loss, "discriminator", None)
-    return opt_g, (torch.optim.Adam(d.parameters(), lr=lr, betas=betas) if d is not None else None)
+    return opt_g, (adam(d.parameters(), lr, betas, fused) if d is not None else None)

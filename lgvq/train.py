@@ -20,6 +20,7 @@ from .checkpoint import (autocast_context, git_commit, list_checkpoints, load_ch
                              save_checkpoint, write_run_info)
 from .config import GuideConfig, TextConfig, TrainConfig, build_dataset, dataset_captions, model_config
 from .core import check_int, get_device, is_distributed, seed_everything
+from .objectives import adam
 
 # %% auto #0
 __all__ = ['GUIDE_SEED_OFFSET', 'RUN_CACHE_VERSION', 'ShardedBatchSampler', 'build_text', 'build_quantizer_vqct',
@@ -164,7 +165,7 @@ class Trainer:
         self.lr = o.base_lr * cfg.data.batch_size * o.grad_accum * self.world if o.scale_lr else o.base_lr
         def make_opt(params):
             if o.optimizer == "sgd": return torch.optim.SGD(params, lr=self.lr, momentum=o.momentum)
-            return torch.optim.Adam(params, lr=self.lr, betas=tuple(o.betas))
+            return adam(params, self.lr, tuple(o.betas), fused=o.fused)     # optim.fused: torch's fused kernel
         self.opt_g = make_opt([p for p in self.model.parameters() if p.requires_grad])
         d = getattr(self.loss, "discriminator", None)
         self.opt_d = make_opt(d.parameters()) if d is not None else None
@@ -361,6 +362,7 @@ def config_hash(cfg: TrainConfig) -> str:
     d["text"] = {k: v for k, v in d["text"].items() if k != "cache_dir"}
     if d["data"]["dataset"] != "folder": d["data"].pop("val_fraction")    # no effect elsewhere: earlier cache keys stay valid
     if d["guide"].get("mtp_logits") == "float32": d["guide"].pop("mtp_logits")  # the exact default: keys made before it stay
+    if d["optim"].get("fused") is False: d["optim"].pop("fused")      # torch's default Adam: how runs before the switch trained
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 @contextlib.contextmanager
