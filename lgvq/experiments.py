@@ -19,15 +19,16 @@ from pathlib import Path
 from .core import atomic_path, check_choice, check_int, check_strings
 
 # %% auto #0
-__all__ = ['ORDER', 'ON_REQUEST', 'SCALES', 'DATASETS', 'METRICS_VERSION', 'PARALLEL_ORDER', 'USES_SHARED', 'USES_PROBES',
-           'USES_STRICT', 'PROBES', 'experiment_notebooks', 'run_experiment', 'repo_root', 'check_experiment',
-           'experiment_config', 'mean_std', 'fmt', 'experiment_setup', 'paired_comparison', 'fmt_paired', 'claim',
-           'claims_table', 'cached_probe', 'eval_extras', 'probed_run', 'language_results', 'write_results',
-           'shared_runs', 'prepare_run', 'run_all', 'main']
+__all__ = ['ORDER', 'ON_REQUEST', 'KERNEL_START_TIMEOUT', 'SCALES', 'DATASETS', 'METRICS_VERSION', 'PARALLEL_ORDER',
+           'USES_SHARED', 'USES_PROBES', 'USES_STRICT', 'PROBES', 'experiment_notebooks', 'run_experiment', 'repo_root',
+           'check_experiment', 'experiment_config', 'mean_std', 'fmt', 'experiment_setup', 'paired_comparison',
+           'fmt_paired', 'claim', 'claims_table', 'cached_probe', 'eval_extras', 'probed_run', 'language_results',
+           'write_results', 'shared_runs', 'prepare_run', 'run_all', 'main']
 
 # %% ../nbs/11_experiments.ipynb #680ec904
 ORDER = ("toy_codebook", "alignment", "reconstruction", "loss_ablation", "masked_words", "codebook", "retrieval", "downstream")
 ON_REQUEST = ("convergence",)     # run only when named (`make figures ONLY=convergence`): long single-seed studies
+KERNEL_START_TIMEOUT = 300         # seconds for a notebook's kernel to start (papermill's 60 s: too short for a cold venv)
 
 def experiment_notebooks(root) -> list[Path]:
     "Experiment notebooks under `root`, in the order of ORDER (others after, alphabetically)."
@@ -43,7 +44,7 @@ def run_experiment(nb: Path, figures: Path, runs: Path, params: dict) -> dict:
     t = time.perf_counter()
     try:
         pm.execute_notebook(str(nb), str(executed), parameters={**params, "out_dir": str(stage)}, kernel_name="python3",
-                            cwd=str(nb.parent), progress_bar=False)
+                            cwd=str(nb.parent), progress_bar=False, start_timeout=KERNEL_START_TIMEOUT)
     except Exception as e:
         cell = getattr(e, "cell_index", None)
         shutil.rmtree(stage, ignore_errors=True)

@@ -20,7 +20,7 @@ def run(nb: Path, out_dir: Path, **params):
     return pm.execute_notebook(str(nb), str(out_dir.parent / f"executed_{out_dir.name}_{nb.name}"), kernel_name="python3",
                                parameters={"scale": "tiny", "out_dir": str(out_dir), "run_cache": str(scratch / "runs"),
                                            "text_cache": str(scratch / "text"), **params},
-                               cwd=str(nb.parent), progress_bar=False)
+                               cwd=str(nb.parent), progress_bar=False, start_timeout=300)   # a cold venv's first kernel can take > 60 s
 
 
 def finite_numbers(obj):
