@@ -174,8 +174,9 @@ def validate(self: TrainConfig):
     r, d, o, l, g = self.run, self.data, self.optim, self.loss, self.guide
     check_int(r.seed, "run.seed", min=0); check_int(r.log_every, "run.log_every", min=1)
     check_int(r.ckpt_every, "run.ckpt_every", min=1); check_int(r.keep_last, "run.keep_last", min=1)
-    check_int(r.preview_images, "run.preview_images", min=0); check_choice(r.tensorboard, "run.tensorboard", (True, False))
-    check_choice(r.check_data, "run.check_data", (True, False))
+    check_int(r.preview_images, "run.preview_images", min=0)
+    for name, v in (("run.tensorboard", r.tensorboard), ("run.check_data", r.check_data), ("optim.fused", o.fused)):
+        if not isinstance(v, bool): raise ValueError(f"{name}: expected true or false, got {v!r}")   # not 0/1 (1 == True)
     check_choice(d.dataset, "data.dataset", DATASETS)
     if d.dataset != "shapes":
         if d.root is None: raise ValueError(f"data.root: expected the local path of the {d.dataset} dataset, got None")
@@ -191,7 +192,6 @@ def validate(self: TrainConfig):
     check_int(o.steps, "optim.steps", min=1); check_number(o.base_lr, "optim.base_lr", min=0, min_open=True)
     check_int(o.grad_accum, "optim.grad_accum", min=1); check_choice(o.precision, "optim.precision", ("fp32", "bf16"))
     check_choice(o.optimizer, "optim.optimizer", ("adam", "sgd")); check_number(o.momentum, "optim.momentum", min=0, max=1)
-    if not isinstance(o.fused, bool): raise ValueError(f"optim.fused: expected true or false, got {o.fused!r}")
     if o.fused and o.optimizer != "adam":
         raise ValueError(f"optim.fused: expected false with optim.optimizer={o.optimizer!r} (the fused kernel is Adam's), got true")
     if len(o.betas) != 2: raise ValueError(f"optim.betas: expected two numbers, got {o.betas!r}")
