@@ -359,7 +359,8 @@ def config_hash(cfg: TrainConfig) -> str:
     import hashlib
     d = cfg.to_dict()
     d["run"] = {k: v for k, v in d["run"].items() if k in ("seed", "device")}
-    d["text"] = {k: v for k, v in d["text"].items() if k != "cache_dir"}
+    for part in ("text", "vqct"):   # where caches live, not what is trained: a clone elsewhere finds the same runs
+        d[part] = {k: v for k, v in d[part].items() if k != "cache_dir"}
     if d["data"]["dataset"] != "folder": d["data"].pop("val_fraction")    # no effect elsewhere: earlier cache keys stay valid
     if d["guide"].get("mtp_logits") == "float32": d["guide"].pop("mtp_logits")  # the exact default: keys made before it stay
     if d["optim"].get("fused") is False: d["optim"].pop("fused")      # torch's default Adam: how runs before the switch trained
