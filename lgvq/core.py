@@ -136,16 +136,20 @@ def all_reduce_(t: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/00_core.ipynb #6d8377a9
 from contextlib import contextmanager
 from pathlib import Path
-import tempfile
+import secrets
 
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     "Yield a temporary path next to `path`; on success it is renamed over `path` (atomic on POSIX), else removed."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix)
+    for _ in range(100):   # a fresh name, created exclusively, with open()'s mode (the umask applies)
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}{suffix or path.suffix}"
+        try: fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        except FileExistsError: continue
+        break
+    else: raise FileExistsError(f"path: no free temporary name next to {str(path)!r} after 100 tries")
     os.close(fd)
-    tmp = Path(tmp)
     try:
         yield tmp
         os.replace(tmp, path)
