@@ -164,7 +164,7 @@ def paired_comparison(baseline: dict, treated: dict, higher_is_better: bool = Tr
     n, mean = len(diffs), sum(diffs) / len(diffs)
     out = {"n": n, "seeds": seeds, "baseline_mean": sum(baseline.values()) / n, "treated_mean": sum(treated.values()) / n,
            "diff": mean, "diffs": diffs, "sd": None, "ci": None, "confidence": confidence,
-           "enough_seeds": n >= check_int(min_seeds, "min_seeds", min=2), "higher_is_better": bool(higher_is_better),
+           "min_seeds": check_int(min_seeds, "min_seeds", min=2), "enough_seeds": n >= min_seeds, "higher_is_better": bool(higher_is_better),
            "wins": sum((x > 0) if higher_is_better else (x < 0) for x in diffs)}
     if n < 2:
         out["verdict"] = "no interval"
@@ -180,7 +180,7 @@ def paired_comparison(baseline: dict, treated: dict, higher_is_better: bool = Tr
 def fmt_paired(r: dict, pct: bool = False, digits: int = 4) -> str:
     "A paired_comparison as 'Δ = +x [lo, hi], better in k of n seeds: verdict' (percentage points when `pct`)."
     ci = f" [{_num(r['ci'][0], pct, digits)}, {_num(r['ci'][1], pct, digits)}]" if r["ci"] else ""
-    few = "" if r["enough_seeds"] else ", fewer than the protocol's 5"
+    few = "" if r["enough_seeds"] else f", fewer than the protocol's {r.get('min_seeds', 5)}"
     return (f"Δ = {_num(r['diff'], pct, digits)}{ci}, better in {r['wins']} of {r['n']} seed{'s' if r['n'] != 1 else ''}"
             f"{few}: {r['verdict']}")
 
@@ -208,7 +208,7 @@ def claims_table(claims: list) -> list[str]:
         r, pct, dg = c["result"], c.get("pct", False), c.get("digits", 4)
         ci = f" [{_num(r['ci'][0], pct, dg)}, {_num(r['ci'][1], pct, dg)}]" if r.get("ci") else ""
         unit = " points" if pct else ""
-        verdict = f"**{r['verdict']}**" + ("" if r.get("enough_seeds") else f" ({r['n']} < 5 seeds)")
+        verdict = f"**{r['verdict']}**" + ("" if r.get("enough_seeds") else f" ({r['n']} < {r.get('min_seeds', 5)} seeds)")
         lines.append(f"| {c['claim']} | {c['metric']} | {_num(r['diff'], pct, dg)}{ci}{unit} | {r['wins']} of {r['n']} | "
                      f"{verdict} | {c.get('paper') or '—'} | {source}" + (f" ({c['where']})" if c.get("where") else "") + " |")
     return lines
