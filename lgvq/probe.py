@@ -13,7 +13,7 @@ from .alignment_metrics import retrieval_chance, retrieval_recall
 from .losses import LanguageGuide, ras_loss
 
 # %% auto #0
-__all__ = ['quantized_codes', 'fit_probe', 'masked_text', 'word_class_ids', 'language_metrics']
+__all__ = ['quantized_codes', 'fit_probe', 'masked_text', 'word_class_ids', 'language_metrics', 'masked_word_hits']
 
 # %% ../nbs/04a_probe.ipynb #c4374015
 @torch.no_grad()
@@ -68,25 +68,38 @@ def masked_text(head: LanguageGuide, tf, masked: torch.Tensor) -> torch.Tensor:
     with torch.no_grad(): tokens, _ = enc._forward(ids.to(enc.device), tf.mask.to(enc.device))
     return tokens.float().to(tf.tokens.device) * tf.mask[..., None]
 
-def _word_recall(head, tf, vt, k: int, gen, classes: torch.Tensor | None = None) -> dict:
-    """Masked words (exactly k per caption) recalled at top-1: {"": (hits, words)}, plus "_content" and "_function"
-    when `classes` (B, W) long gives each word's class (1 content, 0 function, -1 unclassified)."""
+def _recalled(head, tf, vt, k: int, gen) -> tuple[torch.Tensor, torch.Tensor]:
+    """(masked words, recalled words), both (B, W) bool: exactly k words masked per caption (fewer where a caption has
+    fewer), and those whose every masked token the head predicts at top-1 from the memory `vt`."""
     from lgvq.text import mask_words
     mw = mask_words(tf, num_words=k, generator=gen)
-    if not mw.masked.any(): return {"": (0, 0)}
+    if not mw.masked.any(): return mw.word_masked, torch.zeros_like(mw.word_masked)
     pred = head.mtp.logits(masked_text(head, tf, mw.masked), tf.mask, mw.masked, vt).argmax(-1)   # (M,)
     ok_tok = torch.zeros_like(tf.ids, dtype=torch.bool)
     ok_tok[mw.masked] = pred == tf.ids[mw.masked]
     wi = tf.word_index.clamp(min=0)
     # a word is recalled when none of its masked tokens is wrong
     wrong_count = torch.zeros(mw.word_masked.shape, dtype=torch.long).scatter_add_(1, wi, (mw.masked & ~ok_tok).long())
-    recalled = mw.word_masked & (wrong_count == 0)
-    out = {"": (int(recalled.sum()), int(mw.word_masked.sum()))}
+    return mw.word_masked, mw.word_masked & (wrong_count == 0)
+
+def _word_recall(head, tf, vt, k: int, gen, classes: torch.Tensor | None = None) -> dict:
+    """Masked words (exactly k per caption) recalled at top-1: {"": (hits, words)}, plus "_content" and "_function"
+    when `classes` (B, W) long gives each word's class (1 content, 0 function, -1 unclassified)."""
+    masked, recalled = _recalled(head, tf, vt, k, gen)
+    out = {"": (int(recalled.sum()), int(masked.sum()))}
     if classes is not None:
         for name, v in (("_content", 1), ("_function", 0)):
             sel = classes == v
-            out[name] = (int((recalled & sel).sum()), int((mw.word_masked & sel).sum()))
+            out[name] = (int((recalled & sel).sum()), int((masked & sel).sum()))
     return out
+
+def _mask_generator(seed: int, start: int, k: int) -> torch.Generator:
+    "The word-mask draw of the evaluation batch starting at `start`: the same for real and shuffled images, and every head."
+    return torch.Generator().manual_seed(seed * 7919 + start * 31 + k)
+
+def _shuffled(n: int) -> torch.Tensor:
+    "The shuffle control's permutation of a batch of n: each caption gets the next image's codes (itself when n = 1)."
+    return torch.roll(torch.arange(n), 1) if n > 1 else torch.arange(1)
 
 def word_class_ids(tf, flags) -> torch.Tensor:
     """(B, W) long for the words of the batch `tf`: 1 content, 0 function (from `flags`, `lgvq.text.content_words` of its
@@ -129,11 +142,10 @@ def language_metrics(head: LanguageGuide, z_q: torch.Tensor, captions: list, cac
         classes = word_class_ids(tf, flags[s:s + batch_size]) if flags is not None else None
         if classes is not None: unclassified += int(((classes < 0) & tf.word_mask).sum()); n_words += int(tf.word_mask.sum())
         if head.mtp is not None:
-            perm = torch.roll(torch.arange(len(zq)), 1) if len(zq) > 1 else torch.arange(1)
+            perm = _shuffled(len(zq))
             for k in (1, 3):
                 for m, mem in (("real", vt), ("shuffled", vt[perm])):
-                    g2 = torch.Generator().manual_seed(seed * 7919 + s * 31 + k)    # same masks for real and shuffled
-                    for cls, (h, t) in _word_recall(head, tf, mem, k, g2, classes).items():
+                    for cls, (h, t) in _word_recall(head, tf, mem, k, _mask_generator(seed, s, k), classes).items():
                         acc = hits.setdefault(f"{m}_mask{k}{cls}", [0, 0]); acc[0] += h; acc[1] += t
     img = torch.cat(cls_all)
     sims = img @ torch.cat(pooled_all).T                                            # (n, n) image -> caption
@@ -162,3 +174,32 @@ def language_metrics(head: LanguageGuide, z_q: torch.Tensor, captions: list, cac
     if flags is not None: out["words_unclassified"] = unclassified / max(n_words, 1)
     return out
 
+
+# %% ../nbs/04a_probe.ipynb #cf50da76
+@torch.no_grad()
+def masked_word_hits(head: LanguageGuide, z_q: torch.Tensor, captions: list, cache, k: int = 1, seed: int = 0,
+                     batch_size: int = 64) -> list[dict]:
+    """One record per masked word, under `language_metrics`' masks and shuffle (same `seed` and `batch_size`):
+    {"caption": index, "index": the word's position in the caption, "word": its text (None where the tokenizer's words do not match `words_of`), "real": recalled
+    with the image's own codes, "shuffled": recalled with the next image's}."""
+    from lgvq.text import word_char_spans
+    if not isinstance(head, LanguageGuide) or head.mtp is None:
+        raise ValueError(f"head: expected a LanguageGuide with a masked-text predictor (w_mtp > 0), got {type(head).__name__}"
+                         + ("" if not isinstance(head, LanguageGuide) else " without one"))
+    n = len(z_q)
+    if len(captions) != n: raise ValueError(f"captions: expected {n} captions (one per code map), got {len(captions)}")
+    check_int(k, "k", min=1); check_int(batch_size, "batch_size", min=1)
+    head.eval()
+    out = []
+    for s in range(0, n, batch_size):
+        zq, caps = z_q[s:s + batch_size], captions[s:s + batch_size]
+        tf = cache.get(caps)
+        vt = head.visual(zq)
+        masked, real = _recalled(head, tf, vt, k, _mask_generator(seed, s, k))
+        masked_s, shuffled = _recalled(head, tf, vt[_shuffled(len(zq))], k, _mask_generator(seed, s, k))
+        assert torch.equal(masked, masked_s)                  # one draw of the masks for both
+        for b, w in masked.nonzero().tolist():
+            spans = word_char_spans(caps[b])
+            word = caps[b][spans[w][0]:spans[w][1]] if len(spans) == len(tf.words[b]) else None
+            out.append({"caption": s + b, "index": w, "word": word, "real": bool(real[b, w]), "shuffled": bool(shuffled[b, w])})
+    return out
