@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .core import check_int, check_number, seed_everything
+from .core import check_int, check_number, check_strings, check_tensor, seed_everything
 from .alignment_metrics import retrieval_chance, retrieval_recall
 from .losses import LanguageGuide, ras_loss
 
@@ -186,6 +186,8 @@ def masked_word_hits(head: LanguageGuide, z_q: torch.Tensor, captions: list, cac
     if not isinstance(head, LanguageGuide) or head.mtp is None:
         raise ValueError(f"head: expected a LanguageGuide with a masked-text predictor (w_mtp > 0), got {type(head).__name__}"
                          + ("" if not isinstance(head, LanguageGuide) else " without one"))
+    check_tensor(z_q, "z_q", ndim=(3, 4), dtype="floating", finite=True)
+    captions = check_strings(captions, "captions", item="caption")
     n = len(z_q)
     if len(captions) != n: raise ValueError(f"captions: expected {n} captions (one per code map), got {len(captions)}")
     check_int(k, "k", min=1); check_int(batch_size, "batch_size", min=1)
