@@ -18,12 +18,14 @@ import torch.nn.functional as F
 from .core import atomic_path, check_int, check_number, check_strings, check_tensor, seed_everything
 from .shapes import COLORS, NUMBERS, PLURALS, SHAPES, SIZES, CaptionedShapes
 from .image_metrics import FeatureExtractor, FrechetResult, check_images, fid, to_unit
+from .text import words_of
 
 # %% auto #0
 __all__ = ['NUM_PAIRS', 'SHAPES_CLASSIFIER_FILE', 'ShapesOutput', 'ShapesClassifier', 'shapes_targets', 'objects_from_output',
            'gaussian_blur', 'shapes_loss', 'evaluate_shapes_classifier', 'train_shapes_classifier',
            'default_shapes_classifier_path', 'save_shapes_classifier', 'load_shapes_classifier', 'shapes_extractor',
-           'fd_shapes', 'CaptionClaim', 'caption_claims', 'CaptionAgreement', 'caption_agreement']
+           'fd_shapes', 'CaptionClaim', 'caption_claims', 'word_claims', 'claim_holds', 'CaptionAgreement',
+           'caption_agreement']
 
 # %% ../nbs/07b_shapes_judge.ipynb #5d714650
 NUM_PAIRS = len(SHAPES) * len(COLORS)                         # 24 (shape, colour) pairs: index shape * 6 + colour
@@ -227,10 +229,8 @@ class CaptionClaim(NamedTuple):
     size: str | None
     count: int | None          # None: "at least one exists"; an int: "exactly this many"
 
-def caption_claims(caption: str) -> list[CaptionClaim]:
-    "The checkable claims of a CaptionedShapes caption: objects (`[size] [colour] shape`) and counts (`two circles`)."
-    if not isinstance(caption, str): raise ValueError(f"caption: expected a str, got {type(caption).__name__}")
-    ws = re.findall(r"[a-z]+", caption.lower())
+def _phrases(ws: Sequence[str]) -> list[tuple[CaptionClaim, range]]:
+    "Each checkable noun phrase of the lower-cased words `ws`: its claim and the positions of its words in `ws`."
     out = []
     for i, w in enumerate(ws):
         if w not in _SHAPE_WORDS: continue
@@ -241,10 +241,29 @@ def caption_claims(caption: str) -> list[CaptionClaim]:
             j -= 1
         count = _NUMBER_WORDS.get(ws[j]) if j >= 0 else None
         if count is None and _SHAPE_WORDS[w] is None and color is None and size is None: continue   # bare "shapes"
-        out.append(CaptionClaim(_SHAPE_WORDS[w], color, size, count))
+        out.append((CaptionClaim(_SHAPE_WORDS[w], color, size, count), range(j if count is not None else j + 1, i + 1)))
     return out
 
-def _claim_holds(claim: CaptionClaim, objects: set) -> bool:
+def caption_claims(caption: str) -> list[CaptionClaim]:
+    "The checkable claims of a CaptionedShapes caption: objects (`[size] [colour] shape`) and counts (`two circles`)."
+    if not isinstance(caption, str): raise ValueError(f"caption: expected a str, got {type(caption).__name__}")
+    return [c for c, _ in _phrases(re.findall(r"[a-z]+", caption.lower()))]
+
+def word_claims(caption: str) -> list[CaptionClaim | None]:
+    """For each word of `caption` (`lgvq.text.words_of`, the words masked-word recall masks), the claim of
+    `caption_claims` whose noun phrase holds it (count, size, colour or shape word), else None."""
+    if not isinstance(caption, str): raise ValueError(f"caption: expected a str, got {type(caption).__name__}")
+    ws = [w.lower() for w in words_of(caption)]
+    out: list[CaptionClaim | None] = [None] * len(ws)
+    for claim, where in _phrases(ws):
+        for i in where: out[i] = claim
+    return out
+
+def claim_holds(claim: CaptionClaim, objects: set) -> bool:
+    "Whether `claim` holds for the named `objects` `{(size, colour, shape)}` of one image (`objects_from_output`)."
+    if not isinstance(claim, CaptionClaim): raise ValueError(f"claim: expected a CaptionClaim, got {type(claim).__name__}")
+    if not isinstance(objects, (set, frozenset)) or not all(isinstance(o, tuple) and len(o) == 3 for o in objects):
+        raise ValueError(f"objects: expected a set of (size, colour, shape) tuples, got {objects!r:.80}")
     n = sum((claim.size is None or z == claim.size) and (claim.color is None or c == claim.color)
             and (claim.shape is None or s == claim.shape) for z, c, s in objects)
     return n >= 1 if claim.count is None else n == claim.count
@@ -273,5 +292,5 @@ def caption_agreement(images: torch.Tensor, captions: Sequence[str], model: Shap
     dev = next(model.parameters()).device
     objects = [o for s in range(0, len(images), batch_size)
                for o in objects_from_output(model(images[s:s + batch_size].to(dev)))]
-    per = torch.tensor([sum(_claim_holds(c, objs) for c in cl) / len(cl) for cl, objs in zip(claims, objects)])
+    per = torch.tensor([sum(claim_holds(c, objs) for c in cl) / len(cl) for cl, objs in zip(claims, objects)])
     return CaptionAgreement(float(per.mean()), float((per == 1).float().mean()), per)
