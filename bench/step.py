@@ -73,8 +73,8 @@ def trainer(cfg_name, tmp, batch, extra=(), paper=False, smoke=False):
 
 def original_step(tr, batch):
     "LG-VQ as originally designed: encode the captions every step, and run the model again for the discriminator."
-    images = batch["image"]
-    text = tr.encoder.encode(list(batch["caption"]))                       # text encoder every step
+    images = batch["image"].to(tr.device)
+    text = tr.encoder.encode(list(batch["caption"])).to(tr.device)         # text encoder every step
     tr.model.train(); tr.loss.train()
     out = tr.model(images, text)
     g, _ = tr.loss.generator_loss(out, images, tr.step, tr.model.last_layer)
@@ -102,9 +102,10 @@ def parts(lg, plain, M: int, repeats: int) -> None:
     from lgvq.objectives import adam
     mtp = lg.model.guide.mtp
     table_, bias = mtp.token_embeddings, mtp.bias.detach().clone().requires_grad_(True)
+    dev = table_.device
     g = torch.Generator().manual_seed(0)
-    states = torch.randn(M, table_.shape[1], generator=g).requires_grad_(True)
-    y = torch.randint(0, table_.shape[0], (M,), generator=g)
+    states = torch.randn(M, table_.shape[1], generator=g).to(dev).requires_grad_(True)
+    y = torch.randint(0, table_.shape[0], (M,), generator=g).to(dev)
     def vocab(transposed):
         def run():
             logits = torch.addmm(bias[:, None], table_, states.T).T if transposed else F.linear(states, table_, bias)
@@ -116,7 +117,7 @@ def parts(lg, plain, M: int, repeats: int) -> None:
         ps = [p for p in tr.model.parameters() if p.requires_grad]
         for fused in (False, True):
             cl = [p.detach().clone().requires_grad_(True) for p in ps]
-            for p in cl: p.grad = torch.randn(p.shape, generator=g)
+            for p in cl: p.grad = torch.randn(p.shape, generator=g).to(p.device)
             opt = adam(cl, 1e-4, (0.5, 0.9), fused=fused)
             fns[f"one Adam step over the {name} generator's {sum(p.numel() for p in ps) / 1e6:.2f} M parameters: "
                 f"{'fused' if fused else 'per tensor (torch default)'}"] = opt.step
@@ -125,7 +126,7 @@ def parts(lg, plain, M: int, repeats: int) -> None:
     rows = [[n, f"{t[n] * 1e3:.2f}"] for n in names]
     rows[1].append(f"{t[names[0]] / t[names[1]]:.2f}x"); rows[0].append("")
     for i in (2, 4): rows[i].append(""); rows[i + 1].append(f"{t[names[i]] / t[names[i + 1]]:.2f}x")
-    report("The fused Adam and a transposed vocabulary GEMM, the parts alone", table(["part", "ms", "speed-up over the row above"], rows),
+    report(f"The fused Adam and a transposed vocabulary GEMM, the parts alone ({where(dev)})", table(["part", "ms", "speed-up over the row above"], rows),
            f"{torch.get_num_threads()} CPU thread(s), median of {repeats} calls timed round-robin. The transposed logits "
            f"are the same sums as MaskedTextPredictor.logits' F.linear (an alternative, not used); the fused Adam is the same update to float rounding "
            f"(lgvq.objectives.adam).")
@@ -135,9 +136,9 @@ def vocab_gemms(mtp, M: int, bf16: bool = False):
     """One call = L_mtp's two vocabulary GEMMs alone, as the guided step runs them: logits (M, V) = states @ table.T
     (+ bias) and the input gradient (M, V) @ table, on random states of the guided step's own M."""
     table = mtp.token_embeddings.to(torch.bfloat16) if bf16 else mtp.token_embeddings
-    states = torch.randn(M, table.shape[1], dtype=table.dtype, requires_grad=True)
+    states = torch.randn(M, table.shape[1], dtype=table.dtype, device=table.device, requires_grad=True)
     bias = mtp.bias.detach().clone().requires_grad_(True)
-    grad = torch.randn(M, table.shape[0], dtype=torch.float32)
+    grad = torch.randn(M, table.shape[0], dtype=torch.float32, device=table.device)
     def run():
         logits = F.linear(states, table).float() + bias if bf16 else F.linear(states, table, bias)
         logits.backward(grad)
@@ -159,17 +160,28 @@ def guide_alone(lg, b):
     with torch.no_grad(): rows = guide.visual(zq).shape[0] * guide.visual(zq).shape[1]     # B (1 + N) visual tokens
     W = guide.visual.width
     g = torch.Generator().manual_seed(0)
-    a, w = torch.randn(rows, W, generator=g), torch.randn(4 * W, W, generator=g)
+    a, w = torch.randn(rows, W, generator=g).to(lg.device), torch.randn(4 * W, W, generator=g).to(lg.device)
     return fb, fc.get_total_flops(), (lambda: F.linear(a, w)), 2 * rows * W * 4 * W
+
+
+def where(device) -> str:
+    "'CPU', or the GPU's name: what the step tables were measured on."
+    return f"GPU {torch.cuda.get_device_name(device)}" if torch.device(device).type == "cuda" else "CPU"
+
+
+def _sync():
+    "Wait for the GPU (when there is one: the trainers run there), so that a timed call includes its kernels."
+    if torch.cuda.is_available(): torch.cuda.synchronize()
 
 
 def interleaved(fns: dict, repeats: int) -> dict:
     "Median seconds of each fn, timed round-robin (one call of each per round) so that load drift hits all alike."
     for f in fns.values(): f()                                             # warm-up
+    _sync()
     samples = {n: [] for n in fns}
     for _ in range(repeats):
         for n, f in fns.items():
-            t = time.perf_counter(); f(); samples[n].append(time.perf_counter() - t)
+            t = time.perf_counter(); f(); _sync(); samples[n].append(time.perf_counter() - t)
     return {n: statistics.median(v) for n, v in samples.items()}
 
 
@@ -326,7 +338,7 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
          "a 64-wide guide, no discriminator — the steps make figures trains)") if smoke else \
         "32 px, CaptionedShapes CPU-scale model (configs/shapes_*.yaml)"
     load = os.getloadavg()
-    notes = [f"Batch {batch}, {scale}, {'' if smoke else 'discriminator active, '}{torch.get_num_threads()} CPU thread(s), median of {repeats} steps timed round-robin across the "
+    notes = [f"Batch {batch}, {scale}, {'' if smoke else 'discriminator active, '}on {where(lg.device)}, {torch.get_num_threads()} CPU thread(s), median of {repeats} steps timed round-robin across the "
              f"configurations (one step of each per round). Load average at the end: {load[0]:.2f}, {load[1]:.2f}, "
              f"{load[2]:.2f} (2 cores shared with other sessions).",
              f"LG with cache <= {1.15 if paper else 1.3}x: {'met' if r_lg <= (1.15 if paper else 1.3) else 'NOT met'} ({r_lg:.2f}x); "
@@ -365,7 +377,7 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
     if "VQ-GAN+VQCT" in times:
         r_v = times["VQ-GAN+VQCT"] / base
         notes.append(f"VQCT <= 1.25x: {'met' if r_v <= 1.25 else 'NOT met'} ({r_v:.2f}x).")
-    report(f"One training step on CPU ({'paper-size' if paper else 'smoke-scale' if smoke else 'CPU-scale'} model)", body, "\n".join(notes))
+    report(f"One training step on {where(lg.device)} ({'paper-size' if paper else 'smoke-scale' if smoke else 'CPU-scale'} model)", body, "\n".join(notes))
     if profile: profile_step(lg, b, runs["VQ-GAN"], steps=3 if paper else 10, paper=paper, smoke=smoke)
 
 if __name__ == "__main__":
