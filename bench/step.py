@@ -150,7 +150,7 @@ def guide_alone(lg, b):
     torch.utils.flop_counter, one call = the guide's widest GEMM alone (B(1+N) x W) @ (W x 4W) and its FLOPs)."""
     from torch.utils.flop_counter import FlopCounterMode
     guide = lg.model.guide
-    text = lg.cache.get(list(b["caption"]))
+    text = lg.cache.get(list(b["caption"])).to(lg.device)
     with torch.no_grad(): zq = lg.model(b["image"].to(lg.device)).quant.z_q.detach()
     zq.requires_grad_(True)
     def fb():
@@ -237,7 +237,7 @@ def profile_step(lg, b, plain, steps, paper, smoke=False):
     rows = [[label, f"{cum(sfx, name) * 1e3:.1f}", f"{cum(sfx, name) / step_t:.1%}"] for label, sfx, name in PROFILED]
     # the guide alone: forward + backward on a fixed z_q, and the plain step, timed round-robin
     guide = lg.model.guide
-    text = lg.cache.get(list(b["caption"]))
+    text = lg.cache.get(list(b["caption"])).to(lg.device)
     with torch.no_grad():
         x = b["image"].to(lg.device)
         zq = lg.model(x).quant.z_q.detach()

@@ -267,13 +267,14 @@ def _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_pro
 
 def probed_run(dataset: str, variant: str, scale: str, seed: int, steps: int = 0, probe_steps: int = 0,
                run_cache="runs/cache", text_cache: str | None = None, data_root: str = "", strict: bool = False,
-               encoder=None, cache=None, datasets=None):
-    """One seed's `variant` ("vqgan" or "vqgan_lg") trained (or reused) and its alignment probe trained (or reused),
-    exactly as `language_results` makes them. Returns (model, probe head, probe metrics, (z_val, val captions))."""
+               encoder=None, cache=None, datasets=None, n_probe: int = 0):
+    """One seed's `variant` ("vqgan" or "vqgan_lg") trained (or reused) and its alignment probe trained (or reused) on
+    `n_probe` training pairs (0: the scale's), exactly as `language_results` makes them. Returns (model, probe head,
+    probe metrics, (z_val, val captions))."""
     from lgvq.config import build_dataset
     from lgvq.train import build_text, train_cached
     check_choice(variant, "variant", ("vqgan", "vqgan_lg"))
-    check_int(seed, "seed", min=0); check_int(probe_steps, "probe_steps", min=0)
+    check_int(seed, "seed", min=0); check_int(probe_steps, "probe_steps", min=0); check_int(n_probe, "n_probe", min=0)
     if (encoder is None) != (cache is None):
         raise ValueError(f"encoder, cache: expected both (from build_text) or neither, got encoder={type(encoder).__name__}, "
                          f"cache={type(cache).__name__}")
@@ -285,14 +286,15 @@ def probed_run(dataset: str, variant: str, scale: str, seed: int, steps: int = 0
     train_ds, val_ds = datasets or (build_dataset(cfg_g.data, "train", seed), build_dataset(cfg_g.data, "val", seed))
     model, _, ckpt = train_cached(cfg, run_cache, progress=False)
     head, m, (zv, cv) = cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, cfg_g.guide, probe_steps,
-                                     st["n_probe"], st["n_val"], seed, run_cache, strict)
+                                     n_probe or st["n_probe"], st["n_val"], seed, run_cache, strict)
     return model, head, m, (zv, cv)
 
 def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_steps: int = 0, run_cache="runs/cache",
-                     text_cache: str | None = None, data_root: str = "", strict: bool = False, own_head: bool = True):
-    """For each seed: baseline VQ-GAN and VQ-GAN+LG (trained once, cached), a probe on each (cached), and the guided
-    model's own head. Returns (results {row: [metrics per seed]}, examples {name: (head, z_val, captions)} of the
-    first seed, the text encoder, the feature cache)."""
+                     text_cache: str | None = None, data_root: str = "", strict: bool = False, own_head: bool = True,
+                     n_probe: int = 0):
+    """For each seed: baseline VQ-GAN and VQ-GAN+LG (trained once, cached), a probe on each (cached; `n_probe` training
+    pairs, 0: the scale's), and the guided model's own head. Returns (results {row: [metrics per seed]}, examples
+    {name: (head, z_val, captions)} of the first seed, the text encoder, the feature cache)."""
     from lgvq.probe import language_metrics
     from lgvq.config import build_dataset
     from lgvq.train import build_text
@@ -307,7 +309,7 @@ def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_step
         datasets = build_dataset(cfg_g.data, "train", s), build_dataset(cfg_g.data, "val", s)
         for name, variant in (("baseline", "vqgan"), ("LG", "vqgan_lg")):
             model, head, m, (zv, cv) = probed_run(dataset, variant, scale, s, steps, probe_steps, run_cache, text_cache,
-                                                  data_root, strict, encoder, cache, datasets)
+                                                  data_root, strict, encoder, cache, datasets, n_probe)
             results[f"{name} (probe{tag})"].append(m)
             if name == "LG" and own_head:
                 extras = eval_extras(datasets[1], len(zv))
