@@ -140,20 +140,22 @@ def _interpreting() -> bool:
 
 if HAS_TRITON:
     @triton.jit
-    def _nearest_kernel(Z, E, ESQ, IDX, VAL, N, K, D,
-                        szb, szn, szd, seb, sek, sed, sqb, sob,
+    def _nearest_kernel(Z, E, ESQ, IDX, VAL, N, K, D, K_SPLIT,
+                        szb, szn, szd, seb, sek, sed, sqb, sob, sos,
                         SCALE: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_D: tl.constexpr,
                         PRECISION: tl.constexpr):
         pid_n = tl.program_id(0)
         b = tl.program_id(1)
+        k_lo = tl.program_id(2) * K_SPLIT                                          # this program's range of codes
+        k_hi = tl.minimum(k_lo + K_SPLIT, K)
         offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)                           # (BLOCK_N,)
         offs_d = tl.arange(0, BLOCK_D)
         n_mask = offs_n < N
         best = tl.full((BLOCK_N,), float("inf"), tl.float32)
         best_i = tl.zeros((BLOCK_N,), tl.int32)
-        for k0 in range(0, K, BLOCK_K):
+        for k0 in range(k_lo, k_hi, BLOCK_K):
             offs_k = k0 + tl.arange(0, BLOCK_K)                                    # (BLOCK_K,)
-            k_mask = offs_k < K
+            k_mask = offs_k < k_hi
             acc = tl.zeros((BLOCK_N, BLOCK_K), tl.float32)
             for d0 in range(0, D, BLOCK_D):
                 dd = d0 + offs_d
@@ -169,11 +171,24 @@ if HAS_TRITON:
             better = tile_best < best                                               # strict: earlier tile wins ties
             best = tl.where(better, tile_best, best)
             best_i = tl.where(better, tile_i + k0, best_i)
-        tl.store(VAL + b * sob + offs_n, best, mask=n_mask)
-        tl.store(IDX + b * sob + offs_n, best_i.to(tl.int64), mask=n_mask)
+        out = tl.program_id(2) * sos + b * sob + offs_n
+        tl.store(VAL + out, best, mask=n_mask)
+        tl.store(IDX + out, best_i.to(tl.int64), mask=n_mask)
 
 # %% ../nbs/01_kernels.ipynb #05d51bf6
-def _nearest_triton(z: torch.Tensor, codebook: torch.Tensor, metric: str, precision: str = "ieee"):
+def _k_split(programs: int, K: int, block_k: int, device: torch.device, splits: int | None = None) -> tuple[int, int]:
+    """(S, K_SPLIT): S contiguous ranges of K_SPLIT codes (a multiple of `block_k`) for `programs` row-tile programs —
+    enough ranges for two programs per multiprocessor on a GPU, one elsewhere; `splits` asks for a count instead."""
+    tiles = triton.cdiv(K, block_k)
+    if splits is None:
+        sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 0
+        splits = triton.cdiv(2 * sms, programs) if sms else 1
+    splits = max(1, min(check_int(splits, "splits", min=1), tiles))
+    k_split = triton.cdiv(tiles, splits) * block_k
+    return triton.cdiv(K, k_split), k_split
+
+def _nearest_triton(z: torch.Tensor, codebook: torch.Tensor, metric: str, precision: str = "ieee",
+                    splits: int | None = None):
     "Fused nearest search with the Triton kernel (CUDA, or the interpreter on CPU tensors)."
     if not HAS_TRITON: raise ValueError("path: 'triton' was requested but triton is not installed")
     B, N, D = z.shape
@@ -187,24 +202,30 @@ def _nearest_triton(z: torch.Tensor, codebook: torch.Tensor, metric: str, precis
     else:
         esq = codebook.float().pow(2).sum(-1)                                  # (B, K)
     esq = esq.contiguous()
-    idx = torch.empty(B, N, dtype=torch.long, device=z.device)
-    val = torch.empty(B, N, dtype=torch.float32, device=z.device)
     interp = _interpreting()
     if not z.is_cuda and not interp:
         raise ValueError(f"path: 'triton' needs CUDA tensors (got {z.device}); to run the kernel on the CPU for testing, "
                          "set TRITON_INTERPRET=1 before importing lgvq")
     BLOCK_D = max(16, min(128, triton.next_power_of_2(D)))
     BLOCK_N, BLOCK_K = (16, 16) if interp else (128, 64)
+    S, k_split = _k_split(triton.cdiv(N, BLOCK_N) * B, K, BLOCK_K, z.device, splits)
+    idx = torch.empty(S, B, N, dtype=torch.long, device=z.device)               # one partial answer per code range
+    val = torch.empty(S, B, N, dtype=torch.float32, device=z.device)
     prec = precision if z.dtype == torch.float32 else "tf32"   # ignored for half inputs: always tensor cores
-    grid = (triton.cdiv(N, BLOCK_N), B)
+    grid = (triton.cdiv(N, BLOCK_N), B, S)
     extra = {} if interp else dict(num_warps=8, num_stages=3)
-    _nearest_kernel[grid](z, codebook, esq, idx, val, N, K, D,
+    _nearest_kernel[grid](z, codebook, esq, idx, val, N, K, D, k_split,
                  z.stride(0), z.stride(1), z.stride(2), codebook.stride(0), codebook.stride(1), codebook.stride(2),
-                 esq.stride(0), idx.stride(0),
+                 esq.stride(0), idx.stride(1), idx.stride(0),
                  SCALE=2.0 if metric == "l2" else 1.0, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K, BLOCK_D=BLOCK_D,
                  PRECISION=prec, **extra)
+    if S == 1: idx, val = idx[0], val[0]
+    else:                                                    # first of equal minima = the lowest range = the lowest index
+        val, s = val.min(0)
+        idx = idx.gather(0, s[None])[0]
     zf = z.float() if metric == "l2" else z
     return idx, _finish(zf, val, metric).to(z.dtype)
+
 
 # %% ../nbs/01_kernels.ipynb #19effb97
 PATHS = ("auto", "reference", "chunked", "triton")

@@ -51,6 +51,31 @@ for metric in METRICS:
     torch.testing.assert_close(dist, r_dist, rtol=1e-5, atol=1e-5)
     assert near_min(z, e, metric, idx, 1e-5)
     n_cases += 1
+# the codebook split in ranges (what a GPU does when there are few row tiles): forced here, where the default is one
+# range; integer inputs full of exact ties check that the lowest index still wins across ranges
+from lgvq.kernels import _k_split, _nearest_triton  # noqa: E402
+assert _k_split(4, 100, 16, torch.device("cpu")) == (1, 112) and _k_split(4, 100, 16, torch.device("cpu"), 3) == (3, 48)
+assert _k_split(4, 100, 16, torch.device("cpu"), 50) == (7, 16)            # no more ranges than code tiles
+for metric in METRICS:
+    for (N, K, D), splits in [((30, 40, 9), 2), ((30, 40, 9), 3), ((5, 70, 20), 4), ((17, 33, 1), 7)]:
+        zi = torch.randint(-2, 3, (N, D), generator=gen).float()
+        ei = torch.randint(-2, 3, (K, D), generator=gen).float()
+        r_idx, r_dist = nearest_code_reference(zi, ei, metric)
+        idx, dist = _nearest_triton(zi[None], ei[None], metric, splits=splits)
+        assert idx.shape == (1, N) and dist.shape == (1, N)
+        if metric == "l2":
+            torch.testing.assert_close(idx[0], r_idx, rtol=0, atol=0)
+            torch.testing.assert_close(dist[0], r_dist, rtol=1e-6, atol=1e-6)
+        else:
+            assert near_min(zi, ei, metric, idx[0], 1e-6)
+        z, e = torch.randn(2, N, D, generator=gen), torch.randn(2, K, D, generator=gen)   # batched: each its own ranges
+        idx, dist = _nearest_triton(z, e, metric, splits=splits)
+        r_idx, r_dist = nearest_code_reference(z, e, metric)
+        torch.testing.assert_close(dist, r_dist, rtol=1e-5, atol=1e-5)
+        assert near_min(z, e, metric, idx, 1e-5)
+        n_cases += 2
+try: _k_split(4, 100, 16, torch.device("cpu"), 0); raise AssertionError("no error for splits=0")
+except ValueError as e: assert "splits" in str(e), e
 # NaN / Inf in z raise ValueError before the kernel runs
 for bad in (float("nan"), float("inf")):
     zb = torch.randn(20, 8, generator=gen); zb[3, 2] = bad
@@ -58,4 +83,4 @@ for bad in (float("nan"), float("inf")):
     except ValueError as e: assert "z: expected finite" in str(e), e
 # bf16 is not checked here: Triton 3.8's interpreter mishandles bfloat16 tiles (NumPy has no bfloat16; tl.dot on
 # them returns garbage), so the bf16 kernel is checked on a GPU only (the `#| cuda` cells of nbs/01_kernels.ipynb).
-print(f"triton kernel (interpreter) == float64 reference on {n_cases} cases (l2 and cos, float32, incl. batched)")
+print(f"triton kernel (interpreter) == float64 reference on {n_cases} cases (l2 and cos, float32, incl. batched and the codebook split in ranges)")
