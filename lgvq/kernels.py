@@ -23,7 +23,7 @@ except Exception:  # pragma: no cover - triton ships with CUDA builds of torch o
     HAS_TRITON = False
 
 # %% auto #0
-__all__ = ['METRICS', 'CHUNK_BYTES', 'PATHS', 'nearest_code_reference', 'nearest_code']
+__all__ = ['METRICS', 'CHUNK_BYTES', 'GPU_TILES', 'PATHS', 'nearest_code_reference', 'nearest_code']
 
 # %% ../nbs/01_kernels.ipynb #f47979f8
 METRICS = ("l2", "cos")
@@ -176,6 +176,8 @@ if HAS_TRITON:
         tl.store(IDX + out, best_i.to(tl.int64), mask=n_mask)
 
 # %% ../nbs/01_kernels.ipynb #05d51bf6
+GPU_TILES = (128, 64)      # (BLOCK_N, BLOCK_K) of the kernel on a GPU
+
 def _k_split(programs: int, K: int, block_k: int, device: torch.device, splits: int | None = None) -> tuple[int, int]:
     """(S, K_SPLIT): S contiguous ranges of K_SPLIT codes (a multiple of `block_k`) for `programs` row-tile programs —
     enough ranges for two programs per multiprocessor on a GPU, one elsewhere; `splits` asks for a count instead."""
@@ -207,7 +209,7 @@ def _nearest_triton(z: torch.Tensor, codebook: torch.Tensor, metric: str, precis
         raise ValueError(f"path: 'triton' needs CUDA tensors (got {z.device}); to run the kernel on the CPU for testing, "
                          "set TRITON_INTERPRET=1 before importing lgvq")
     BLOCK_D = max(16, min(128, triton.next_power_of_2(D)))
-    BLOCK_N, BLOCK_K = (16, 16) if interp else (128, 64)
+    BLOCK_N, BLOCK_K = (16, 16) if interp else GPU_TILES
     S, k_split = _k_split(triton.cdiv(N, BLOCK_N) * B, K, BLOCK_K, z.device, splits)
     idx = torch.empty(S, B, N, dtype=torch.long, device=z.device)               # one partial answer per code range
     val = torch.empty(S, B, N, dtype=torch.float32, device=z.device)
@@ -225,7 +227,6 @@ def _nearest_triton(z: torch.Tensor, codebook: torch.Tensor, metric: str, precis
         idx = idx.gather(0, s[None])[0]
     zf = z.float() if metric == "l2" else z
     return idx, _finish(zf, val, metric).to(z.dtype)
-
 
 # %% ../nbs/01_kernels.ipynb #19effb97
 PATHS = ("auto", "reference", "chunked", "triton")

@@ -68,6 +68,9 @@ for metric in METRICS:
             torch.testing.assert_close(dist[0], r_dist, rtol=1e-6, atol=1e-6)
         else:
             assert near_min(zi, ei, metric, idx[0], 1e-6)
+        zb, eb = zi[None].repeat(2, 1, 1), torch.stack([ei, ei.flip(0)])               # batched, tie-heavy: exact
+        r_idx, _ = nearest_code_reference(zb, eb, metric)
+        if metric == "l2": torch.testing.assert_close(_nearest_triton(zb, eb, metric, splits=splits)[0], r_idx, rtol=0, atol=0)
         z, e = torch.randn(2, N, D, generator=gen), torch.randn(2, K, D, generator=gen)   # batched: each its own ranges
         idx, dist = _nearest_triton(z, e, metric, splits=splits)
         r_idx, r_dist = nearest_code_reference(z, e, metric)
