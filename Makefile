@@ -18,7 +18,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export MPLBACKEND := Agg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help install figures test check-clean check-export check-readme readme nbtest pytest lab bench export clean outputs docs
+.PHONY: help install figures test check-clean check-export check-readme readme nbtest pytest lab bench gpu-check export clean outputs docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -87,9 +87,17 @@ docs: $(STAMP)  ## render nbs/ (with their committed outputs) to a static HTML s
 lab: $(STAMP)  ## open JupyterLab on nbs/ with the venv's kernel
 	$(BIN)/jupyter lab --notebook-dir=nbs
 
-bench: $(STAMP)  ## run the benchmarks in bench/ (prints ratios, appends to bench/RESULTS.md)
+bench: $(STAMP)  ## run the benchmarks in bench/ (prints ratios, appends to bench/RESULTS.md; GPU tables too where CUDA is present)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(PY) $$b; done
+	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
+	  echo "== bench/nearest.py --device cuda"; $(PY) bench/nearest.py --device cuda; \
+	  echo "== bench/step.py --paper (on the GPU)"; $(PY) bench/step.py --paper; \
+	else echo "no CUDA device: the GPU tables are not measured"; fi
+
+gpu-check: $(STAMP)  ## where CUDA is present: the notebooks' #| cuda cells (kernels, losses) against their CPU / float64 references
+	$(BIN)/nbdev_test --flags cuda --path nbs/01_kernels.ipynb
+	$(BIN)/nbdev_test --flags cuda --path nbs/04_losses.ipynb
 
 clean:  ## remove generated run outputs (not the venv)
 	rm -rf runs .cache _proc _docs
