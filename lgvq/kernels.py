@@ -189,6 +189,13 @@ def _k_split(programs: int, K: int, block_k: int, device: torch.device, splits: 
     k_split = triton.cdiv(tiles, splits) * block_k
     return triton.cdiv(K, k_split), k_split
 
+def _num_stages(tile_bytes: int, device: torch.device, most: int = 3, reserve: int = 32 * 2**10) -> int:
+    """Pipeline stages for tensor-core tiles of `tile_bytes` (one z tile plus one codebook tile): as many as the GPU's
+    shared memory holds, keeping `reserve` bytes for the epilogue's scratch, at most `most`, at least 1."""
+    props = torch.cuda.get_device_properties(device)
+    smem = getattr(props, "shared_memory_per_block_optin", 0) or 48 * 2**10
+    return max(1, min(most, (smem - reserve) // tile_bytes))
+
 def _nearest_triton(z: torch.Tensor, codebook: torch.Tensor, metric: str, precision: str = "ieee",
                     splits: int | None = None):
     "Fused nearest search with the Triton kernel (CUDA, or the interpreter on CPU tensors)."
@@ -215,7 +222,10 @@ def _nearest_triton(z: torch.Tensor, codebook: torch.Tensor, metric: str, precis
     val = torch.empty(S, B, N, dtype=torch.float32, device=z.device)
     prec = precision if z.dtype == torch.float32 else "tf32"   # ignored for half inputs: always tensor cores
     grid = (triton.cdiv(N, BLOCK_N), B, S)
-    extra = {} if interp else dict(num_warps=8, num_stages=3)
+    # tensor-core dots (tf32, half) stage their tiles in shared memory, one copy per pipeline stage: at D >= 128 in
+    # tf32, three stages of 128x128 + 64x128 fp32 tiles (288 KiB) exceed an H200's 227 KiB (measured: OutOfResources)
+    stages = _num_stages((BLOCK_N + BLOCK_K) * BLOCK_D * z.element_size(), z.device) if prec == "tf32" and not interp else 3
+    extra = {} if interp else dict(num_warps=8, num_stages=stages)
     _nearest_kernel[grid](z, codebook, esq, idx, val, N, K, D, k_split,
                  z.stride(0), z.stride(1), z.stride(2), codebook.stride(0), codebook.stride(1), codebook.stride(2),
                  esq.stride(0), idx.stride(1), idx.stride(0),
@@ -231,6 +241,23 @@ def _nearest_triton(z: torch.Tensor, codebook: torch.Tensor, metric: str, precis
 # %% ../nbs/01_kernels.ipynb #19effb97
 PATHS = ("auto", "reference", "chunked", "triton")
 
+def _auto_path(z, precision: str = "ieee") -> str:
+    """The path `path="auto"` takes: the fused kernel on CUDA, except for exact float32 at D >= 128 and for float64 (the
+    chunked path: cuBLAS' float32 GEMM outruns the kernel's FMA dot there, and the kernel computes in float32); the
+    chunked path off CUDA."""
+    if not (z.is_cuda and HAS_TRITON): return "chunked"
+    if z.dtype == torch.float64 or (z.dtype == torch.float32 and precision == "ieee" and z.shape[-1] >= 128): return "chunked"
+    return "triton"
+
+def _check_finite_after(z: torch.Tensor, codebook: torch.Tensor, dist: torch.Tensor):
+    """The fused kernel's checks, after it ran: z, the codebook and the distances finite, in one host sync (in-kernel NaN
+    handling is undefined, so z is scanned, not inferred from the distances); the exact scans name the culprit."""
+    ok = torch.stack([torch.isfinite(codebook).all(), torch.isfinite(z).all(), torch.isfinite(dist).all()]).all()
+    if bool(ok): return
+    check_tensor(codebook, "codebook", finite=True)
+    check_tensor(z, "z", finite=True)
+    _check_distances(z, dist)
+
 @torch.no_grad()
 def nearest_code(z: torch.Tensor, codebook: torch.Tensor, metric: str = "l2", *, path: str = "auto",
                  chunk_bytes: int | None = None, precision: str = "ieee", check_finite: bool = True):
@@ -240,13 +267,18 @@ def nearest_code(z: torch.Tensor, codebook: torch.Tensor, metric: str = "l2", *,
     `[B,N]` each. `metric`: "l2" (squared Euclidean) or "cos" (1 - cosine). Ties go to the lowest index."""
     check_choice(path, "path", PATHS)
     check_choice(precision, "precision", ("ieee", "tf32"))
+    if path == "auto": path = _auto_path(z, precision)
+    if path == "triton":     # on CUDA the checks run after the kernel, in one host sync (each sync stalls a GPU's queue);
+        before = check_finite and not z.is_cuda   # under the CPU interpreter first: a sync is free there, a NaN row breaks it
+        z3, e3, batched = _check_inputs(z, codebook, metric, check_finite=before)
+        if before: check_tensor(z, "z", finite=True)
+        if chunk_bytes is not None: check_int(chunk_bytes, "chunk_bytes", min=1)
+        idx, dist = _nearest_triton(z3, e3, metric, precision)
+        if check_finite: _check_finite_after(z, codebook, dist) if z.is_cuda else _check_distances(z, dist)
+        return (idx, dist) if batched else (idx[0], dist[0])
     z3, e3, batched = _check_inputs(z, codebook, metric, check_finite)
-    if path == "auto": path = "triton" if (z3.is_cuda and HAS_TRITON) else "chunked"
     if path == "reference":
         idx, dist = nearest_code_reference(z3, e3, metric)
-    elif path == "triton":   # on a GPU a pass over z is cheap next to the search, and NaN handling in-kernel is undefined
-        if check_finite: check_tensor(z, "z", finite=True)
-        idx, dist = _nearest_triton(z3, e3, metric, precision)
     else:
         cb = CHUNK_BYTES if chunk_bytes is None else check_int(chunk_bytes, "chunk_bytes", min=1)
         idx, dist = _nearest_chunked(z3, e3, metric, cb)
