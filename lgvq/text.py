@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")        # offline by default: nothing here downloads anything
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import copy
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -119,9 +120,13 @@ class TextFeatures:
     def num_words(self) -> torch.Tensor: return self.word_mask.sum(1)   # (B,) words per caption
 
     def to(self, device) -> TextFeatures:
-        "The same batch on `device`."
-        return TextFeatures(self.tokens.to(device), self.pooled.to(device), self.mask.to(device), self.ids.to(device),
-                            self.words, self.encoder_id, self.random_init)
+        """The same batch on `device`. Validated once, at construction: a move copies the tensors (the derived word
+        tensors too) and runs no check again — on a GPU the checks' host syncs cost more than the copies."""
+        out = copy.copy(self)                             # a shallow copy: no __post_init__
+        for name in ("tokens", "pooled", "mask", "ids", "word_spans", "word_mask", "word_index"):
+            setattr(out, name, getattr(self, name).to(device))
+        out.words = [list(ws) for ws in self.words]
+        return out
 
     def select(self, idx) -> TextFeatures:
         "Rows `idx` (int, slice, list, long or bool tensor), re-trimmed to their longest caption."
