@@ -14,6 +14,7 @@ import json
 import re
 import warnings
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -54,8 +55,10 @@ def _row_crc(tokens, ids, pooled, spans) -> int:
 class TextFeatureCache:
     "Per-caption text features on disk (safetensors shards), keyed by (encoder_id, sha1(caption))."
     def __init__(self, encoder: TextEncoder, root: str | os.PathLike, *, shard_size: int = 4096,
-                 dtype: torch.dtype = torch.float32, progress: bool | None = None):
+                 dtype: torch.dtype = torch.float32, progress: bool | None = None, memory_bytes: int = 256 * 2**20):
         self.encoder, self.shard_size, self.dtype, self.progress = encoder, check_int(shard_size, "shard_size", min=1), dtype, progress
+        self.memory_bytes = check_int(memory_bytes, "memory_bytes", min=0)   # verified rows kept in memory (0: none)
+        self._mem, self._mem_used = OrderedDict(), 0                          # key -> (row, bytes), least recently used first
         if dtype not in (torch.float32, torch.float16, torch.bfloat16):
             raise ValueError(f"dtype: expected torch.float32, float16 or bfloat16, got {dtype}")
         eid = encoder.encoder_id
@@ -77,6 +80,7 @@ class TextFeatureCache:
     def __contains__(self, caption: str): return caption_key(caption) in self._index
     def __getstate__(self):                              # picklable for DataLoader workers: reopen shards lazily
         state = dict(self.__dict__); state["_shards"] = {n: {**s, "handle": None} for n, s in self._shards.items()}
+        state["_mem"], state["_mem_used"] = OrderedDict(), 0                  # each worker keeps its own rows
         return state
 
 # %% ../nbs/03a_text_cache.ipynb #235ceca2
@@ -114,6 +118,7 @@ def _drop(self: TextFeatureCache, name: str, reason):
     if info is not None:
         for k in info["keys"]:
             if self._index.get(k, (None,))[0] == name: del self._index[k]
+            if k in self._mem: self._mem_used -= self._mem.pop(k)[1]
     (self.dir / name).unlink(missing_ok=True)
 
 # %% ../nbs/03a_text_cache.ipynb #51d5d24b
@@ -165,8 +170,10 @@ def get(self: TextFeatureCache, captions: Sequence[str], *, batch_size: int | No
     rows, todo = {}, {}
     for k, c in zip(keys, captions):
         if k in rows or k in todo: continue
+        if k in self._mem and k in self._index:         # read and checksum-verified earlier: no disk read, no CRC
+            rows[k] = self._mem[k][0]; self._mem.move_to_end(k); continue
         if k in self._index:
-            try: rows[k] = self._read(k); continue
+            try: rows[k] = self._read(k); self._remember(k, rows[k]); continue
             except _CorruptShard as e: self._drop(self._index[k][0], e)
         todo[k] = c
     for k in list(rows):                      # a shard dropped later in the loop invalidates earlier reads too
@@ -200,6 +207,16 @@ def get(self: TextFeatureCache, captions: Sequence[str], *, batch_size: int | No
         tokens[b, :len(i)], ids[b, :len(i)], mask[b, :len(i)], pooled[b] = t, i, True, p[0]
     words = [[tuple(s) for s in rows[k][3].tolist()] for k in keys]
     return TextFeatures(tokens, pooled, mask, ids, words, enc.encoder_id, enc.random_init)
+
+@patch
+def _remember(self: TextFeatureCache, key: str, row: tuple):
+    "Keep a verified row in memory within `memory_bytes`, the least recently used rows leaving first."
+    size = sum(t.numel() * t.element_size() for t in row)
+    if size > self.memory_bytes: return
+    if key in self._mem: self._mem_used -= self._mem.pop(key)[1]
+    self._mem[key] = (row, size); self._mem_used += size
+    while self._mem_used > self.memory_bytes: self._mem_used -= self._mem.popitem(last=False)[1][1]
+
 
 # %% ../nbs/03a_text_cache.ipynb #fec11eb6
 @patch
