@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from typing import Sequence
 
 import torch
@@ -322,13 +323,16 @@ def _check_text(self: LanguageGuide, z_q: torch.Tensor, text):
     if text.pooled.shape[-1] != self.pooled_dim:
         raise ValueError(f"text_features: expected pooled width {self.pooled_dim}, got {text.pooled.shape[-1]}")
 
-def _check_finite(named: dict):
-    """ValueError naming the first non-finite tensor of `named`. The common all-finite case costs one sum per tensor and a
-    single host sync (NaN/Inf propagate through a sum); a non-finite sum (or one of finite values that overflows) runs
-    the exact per-tensor scan, which raises or, on overflow alone, passes."""
+def _finite_flag(named: dict) -> torch.Tensor:
+    "A 0-d bool tensor on the tensors' device: is the sum of all of `named` finite (NaN/Inf propagate through a sum)? No host sync."
     with torch.no_grad():
-        total = torch.stack([x.detach().sum(dtype=torch.float32) for x in named.values()]).sum()
-        if bool(torch.isfinite(total)): return
+        return torch.isfinite(torch.stack([x.detach().sum(dtype=torch.float32) for x in named.values()]).sum())
+
+def _check_finite(named: dict, flag: torch.Tensor | None = None):
+    """ValueError naming the first non-finite tensor of `named`. The common all-finite case costs one sum per tensor and a
+    single host sync (reading `flag`, `_finite_flag(named)` unless given); a non-finite sum (or one of finite values that
+    overflows) runs the exact per-tensor scan, which raises or, on overflow alone, passes."""
+    if bool(_finite_flag(named) if flag is None else flag): return
     for name, x in named.items(): check_tensor(x, name, finite=True)
 
 # %% ../nbs/04_losses.ipynb #e4ba2339
@@ -339,7 +343,9 @@ def forward(self: LanguageGuide, z_q: torch.Tensor, text_features) -> dict:
     _check_text(self, z_q, text_features)
     tf = text_features.to(z_q.device) if text_features.tokens.device != z_q.device else text_features
     if self.check_finite:                                                  # one host sync for all three tensors
-        _check_finite({"z_q": z_q, "text_features.tokens": tf.tokens, "text_features.pooled": tf.pooled})
+        named = {"z_q": z_q, "text_features.tokens": tf.tokens, "text_features.pooled": tf.pooled}
+        if getattr(self, "_defer_finite", False): self._pending_finite = (_finite_flag(named), named)   # verify_finite()
+        else: _check_finite(named)
     vt = self.visual(z_q)                                                  # (B, 1+N, Dt)
     zero = vt.new_zeros(())
     out = dict(gsa=zero, mtp=zero, ras=zero)
@@ -361,3 +367,18 @@ def forward(self: LanguageGuide, z_q: torch.Tensor, text_features) -> dict:
                               self.max_length, check_finite=False)
     out["total"] = self.w_gsa * out["gsa"] + self.w_mtp * out["mtp"] + self.w_ras * out["ras"]
     return out
+
+# %% ../nbs/04_losses.ipynb #2effc3ce
+@patch
+@contextmanager
+def deferred_checks(self: LanguageGuide):
+    "Within this block, forward queues its finiteness check (no host sync) for `verify_finite()` instead of running it."
+    prev, self._defer_finite = getattr(self, "_defer_finite", False), True
+    try: yield self
+    finally: self._defer_finite = prev
+
+@patch
+def verify_finite(self: LanguageGuide):
+    "Run the check the last deferred forward queued: ValueError naming the non-finite tensor; a no-op when none is queued."
+    pending, self._pending_finite = getattr(self, "_pending_finite", None), None
+    if pending is not None: _check_finite(pending[1], pending[0])

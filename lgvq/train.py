@@ -224,18 +224,23 @@ def train_step(self: Trainer, batch: dict) -> dict:
     "One optimizer step on `batch` (this process's share of a global batch)."
     cfg, accum = self.cfg, self.cfg.optim.grad_accum
     images = batch["image"].to(self.device, non_blocking=True)
-    text = self.cache.get(list(batch["caption"])).to(self.device) if self.cache is not None else None
+    text = self.cache.get(list(batch["caption"])) if self.cache is not None else None   # on the CPU: sliced there, moved once
+    guide = getattr(self.model, "guide", None)
     n = images.shape[0] // accum
     self.model.train(); self.loss.train()
     self.opt_g.zero_grad(set_to_none=True)
     recons, logs = [], {}
     for i in range(accum):
         x = images[i * n:(i + 1) * n]
-        t = text.select(slice(i * n, (i + 1) * n)) if text is not None else None
-        with self._autocast():
+        t = None if text is None else (text if accum == 1 else text.select(slice(i * n, (i + 1) * n))).to(self.device)
+        # the guide's finiteness check is queued, not waited for mid-forward (on a GPU a host sync there stalls the queue),
+        # and read after the backward: bad features still stop the step before an optimizer moves any weight
+        deferred = hasattr(guide, "deferred_checks")
+        with self._autocast(), (guide.deferred_checks() if deferred else contextlib.nullcontext()):
             out = self.forward(x, t)                                  # the only forward of this micro-batch
             g_loss, lg = self.loss.generator_loss(out, x, self.step, self.model.last_layer)
         (g_loss / accum).backward()
+        if deferred: guide.verify_finite()
         recons.append(out.recon.detach())
         for k, v in lg.items(): logs[k] = logs.get(k, 0.0) + float(v) / accum
         logs["usage"] = logs.get("usage", 0.0) + float(out.quant.usage) / accum
