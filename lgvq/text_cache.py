@@ -210,9 +210,12 @@ def get(self: TextFeatureCache, captions: Sequence[str], *, batch_size: int | No
 
 @patch
 def _remember(self: TextFeatureCache, key: str, row: tuple):
-    "Keep a verified row in memory within `memory_bytes`, the least recently used rows leaving first."
+    """Keep a verified row in memory within `memory_bytes`, the least recently used rows leaving first. The row is copied:
+    `_read` returns views into the shard's memory map, which a later change to the file would change under a row whose
+    checksum was verified (and which would hold far more bytes than the row's own)."""
     size = sum(t.numel() * t.element_size() for t in row)
     if size > self.memory_bytes: return
+    row = tuple(t.clone() for t in row)
     if key in self._mem: self._mem_used -= self._mem.pop(key)[1]
     self._mem[key] = (row, size); self._mem_used += size
     while self._mem_used > self.memory_bytes: self._mem_used -= self._mem.popitem(last=False)[1][1]
