@@ -221,7 +221,7 @@ def _probe_key(ckpt, **settings) -> str:
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe_steps: int, n_probe: int, n_val: int,
-                 seed: int, run_cache, strict: bool = False):
+                 seed: int, run_cache, strict: bool = False, stem: str = "linear"):
     "(probe head, metrics, (z_val, val captions)) for a frozen model; the head and metrics are reused when cached."
     from lgvq.train import run_lock
     for v, n in ((probe_steps, "probe_steps"), (n_probe, "n_probe"), (n_val, "n_val")): check_int(v, n, min=1)
@@ -229,9 +229,12 @@ def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe
         raise ValueError(f"ckpt: expected a checkpoint folder with state.json (from train_cached), got {str(ckpt)!r}")
     g = guide_cfg
     from lgvq.train import guide_switches
+    from lgvq.losses import STEMS
     kw = dict(w_gsa=g.w_gsa, w_mtp=g.w_mtp, w_ras=g.w_ras, heads=g.heads, layers=g.layers, mtp_layers=g.mtp_layers,
-              width=g.width, mask_before_encoding=bool(strict), **guide_switches(g))
-    same = {k: v for k, v in kw.items() if not (k == "mtp_logits" and v == "float32")}   # the exact default: old keys stay
+              width=g.width, mask_before_encoding=bool(strict), **guide_switches(g),
+              stem=check_choice(stem, "stem", STEMS))
+    same = {k: v for k, v in kw.items()                  # the defaults (exact logits, linear stem): old keys stay
+            if not (k == "mtp_logits" and v == "float32") and not (k == "stem" and v == "linear")}
     key = _probe_key(ckpt, probe_steps=probe_steps, n_probe=n_probe, n_val=n_val, seed=seed, metrics=METRICS_VERSION, **same)
     d = Path(run_cache).expanduser() / "probes" / key
     with run_lock(d.with_name(key + ".lock"), f"the probe {key}"):
@@ -267,14 +270,17 @@ def _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_pro
 
 def probed_run(dataset: str, variant: str, scale: str, seed: int, steps: int = 0, probe_steps: int = 0,
                run_cache="runs/cache", text_cache: str | None = None, data_root: str = "", strict: bool = False,
-               encoder=None, cache=None, datasets=None, n_probe: int = 0):
+               encoder=None, cache=None, datasets=None, n_probe: int = 0, probe_stem: str = "linear"):
     """One seed's `variant` ("vqgan" or "vqgan_lg") trained (or reused) and its alignment probe trained (or reused) on
     `n_probe` training pairs (0: the scale's), exactly as `language_results` makes them. Returns (model, probe head,
-    probe metrics, (z_val, val captions))."""
+    probe metrics, (z_val, val captions)). `probe_stem="conv3x3"` gives the probe's visual tokens a 3x3 convolutional stem
+    (each code with its neighbours; lgvq.losses.VisualTokens), a deviation from the paper's head, cached as its own probe."""
     from lgvq.config import build_dataset
     from lgvq.train import build_text, train_cached
     check_choice(variant, "variant", ("vqgan", "vqgan_lg"))
     check_int(seed, "seed", min=0); check_int(probe_steps, "probe_steps", min=0); check_int(n_probe, "n_probe", min=0)
+    from lgvq.losses import STEMS
+    check_choice(probe_stem, "probe_stem", STEMS)
     if (encoder is None) != (cache is None):
         raise ValueError(f"encoder, cache: expected both (from build_text) or neither, got encoder={type(encoder).__name__}, "
                          f"cache={type(cache).__name__}")
@@ -286,12 +292,12 @@ def probed_run(dataset: str, variant: str, scale: str, seed: int, steps: int = 0
     train_ds, val_ds = datasets or (build_dataset(cfg_g.data, "train", seed), build_dataset(cfg_g.data, "val", seed))
     model, _, ckpt = train_cached(cfg, run_cache, progress=False)
     head, m, (zv, cv) = cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, cfg_g.guide, probe_steps,
-                                     n_probe or st["n_probe"], st["n_val"], seed, run_cache, strict)
+                                     n_probe or st["n_probe"], st["n_val"], seed, run_cache, strict, probe_stem)
     return model, head, m, (zv, cv)
 
 def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_steps: int = 0, run_cache="runs/cache",
                      text_cache: str | None = None, data_root: str = "", strict: bool = False, own_head: bool = True,
-                     n_probe: int = 0):
+                     n_probe: int = 0, probe_stem: str = "linear"):
     """For each seed: baseline VQ-GAN and VQ-GAN+LG (trained once, cached), a probe on each (cached; `n_probe` training
     pairs, 0: the scale's), and the guided model's own head. Returns (results {row: [metrics per seed]}, examples
     {name: (head, z_val, captions)} of the first seed, the text encoder, the feature cache)."""
@@ -309,7 +315,7 @@ def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_step
         datasets = build_dataset(cfg_g.data, "train", s), build_dataset(cfg_g.data, "val", s)
         for name, variant in (("baseline", "vqgan"), ("LG", "vqgan_lg")):
             model, head, m, (zv, cv) = probed_run(dataset, variant, scale, s, steps, probe_steps, run_cache, text_cache,
-                                                  data_root, strict, encoder, cache, datasets, n_probe)
+                                                  data_root, strict, encoder, cache, datasets, n_probe, probe_stem)
             results[f"{name} (probe{tag})"].append(m)
             if name == "LG" and own_head:
                 extras = eval_extras(datasets[1], len(zv))

@@ -18,14 +18,17 @@ from .core import check_choice, check_int, check_number, check_tensor, is_distri
 from .kernels import nearest_code
 
 # %% auto #0
-__all__ = ['MASK_SLOTS', 'LOGITS_DTYPES', 'RAS_REDUCTIONS', 'RAS_CODES', 'RAS_UNITS', 'MASK_DRAWS', 'VARIANTS', 'VisualTokens',
-           'gsa_loss', 'MaskedTextPredictor', 'ras_loss', 'CodeProjection', 'LanguageGuide']
+__all__ = ['STEMS', 'MASK_SLOTS', 'LOGITS_DTYPES', 'RAS_REDUCTIONS', 'RAS_CODES', 'RAS_UNITS', 'MASK_DRAWS', 'VARIANTS',
+           'VisualTokens', 'gsa_loss', 'MaskedTextPredictor', 'ras_loss', 'CodeProjection', 'LanguageGuide']
 
 # %% ../nbs/04_losses.ipynb #3d637d68
+STEMS = ("linear", "conv3x3")   # how each code enters the transformer: alone (paper, released) | with its 8 neighbours
+
 class VisualTokens(nn.Module):
     "Z_vt: [CLS] + quantized tokens through a small pre-LN transformer, projected to the text width."
     def __init__(self, code_dim: int, text_dim: int, layers: int = 2, heads: int = 8, width: int | None = None,
-                 grid: tuple[int, int] | None = None, max_tokens: int = 1024, dropout: float = 0.0):
+                 grid: tuple[int, int] | None = None, max_tokens: int = 1024, dropout: float = 0.0,
+                 stem: str = "linear"):
         super().__init__()
         self.code_dim, self.text_dim = check_int(code_dim, "code_dim", min=1), check_int(text_dim, "text_dim", min=1)
         self.width = check_int(width if width is not None else text_dim, "width", min=1)
@@ -34,13 +37,16 @@ class VisualTokens(nn.Module):
             raise ValueError(f"heads: expected a divisor of width={self.width}, got {heads}")
         self.grid = None if grid is None else (check_int(grid[0], "grid[0]", min=1), check_int(grid[1], "grid[1]", min=1))
         self.max_tokens = check_int(max_tokens, "max_tokens", min=1)
-        self.embed = nn.Linear(self.code_dim, self.width)
+        self.stem = check_choice(stem, "stem", STEMS)
+        self.embed = (nn.Linear(self.code_dim, self.width) if self.stem == "linear"
+                      else nn.Conv2d(self.code_dim, self.width, 3, padding=1))
         self.cls = nn.Parameter(torch.randn(self.width) * 0.02)
         n_pos = self.grid[0] * self.grid[1] if self.grid else self.max_tokens
         self.pos = nn.Parameter(torch.randn(1 + n_pos, self.width) * 0.02)          # row 0: the [CLS] position
         layer = nn.TransformerEncoderLayer(self.width, heads, 4 * self.width, dropout, activation="gelu",
                                            batch_first=True, norm_first=True)
-        self.blocks = nn.TransformerEncoder(layer, check_int(layers, "layers", min=0), enable_nested_tensor=False)
+        layers = check_int(layers, "layers", min=0)                                  # 0: no attention (torch's encoder
+        self.blocks = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False) if layers else nn.Identity()  # needs 1)
         self.ln = nn.LayerNorm(self.width)
         self.proj = nn.Linear(self.width, self.text_dim)
 
@@ -60,10 +66,22 @@ class VisualTokens(nn.Module):
         p = F.interpolate(p, size=tuple(grid), mode="bicubic", align_corners=False)
         return torch.cat([self.pos[:1], p.permute(0, 2, 3, 1).reshape(n, -1)])
 
+    def _embed(self, tokens: torch.Tensor, grid) -> torch.Tensor:
+        "(B, N, width): each code alone (linear), or a 3x3 convolution over the code map (conv3x3; zero padding)."
+        if self.stem == "linear": return self.embed(tokens)
+        hw = grid if grid is not None else self.grid
+        if hw is None or hw[0] * hw[1] != tokens.shape[1]:
+            raise ValueError(f"z_q: stem='conv3x3' needs the code map: expected (B, C, H, W), or (B, N, C) with N = "
+                             f"{'H*W of grid=' + str(self.grid) if self.grid else 'H*W of a grid given when built'}, "
+                             f"got a sequence of {tokens.shape[1]} tokens")
+        B, N, C = tokens.shape
+        x = self.embed(tokens.transpose(1, 2).reshape(B, C, *hw))                   # (B, width, H, W)
+        return x.flatten(2).transpose(1, 2)
+
     def forward(self, z_q: torch.Tensor) -> torch.Tensor:
         tokens, grid = to_tokens(z_q, "z_q", self.code_dim)                          # (B, N, C)
         B, N, _ = tokens.shape
-        x = self.embed(tokens)                                                       # (B, N, width)
+        x = self._embed(tokens, grid)                                                # (B, N, width)
         x = torch.cat([self.cls.expand(B, 1, -1), x], dim=1) + self._positions(N, grid)
         return self.proj(self.ln(self.blocks(x)))                                    # (B, 1+N, D_t)
 
@@ -248,7 +266,8 @@ class LanguageGuide(nn.Module):
                  mask_before_encoding: bool = False, check_finite: bool = True, width: int | None = None,
                  mtp_width: int | None = None, variant: str = "lgvq", ras_codes: str | None = None,
                  ras_reduction: str | None = None, ras_units: str | None = None, mask_slots: str | None = None,
-                 mask_draw: str | None = None, max_length: int | None = None, mtp_logits: str = "float32"):
+                 mask_draw: str | None = None, max_length: int | None = None, mtp_logits: str = "float32",
+                 stem: str = "linear"):
         super().__init__()
         TextEncoder = _text_types()[0]
         self._encoder = None
@@ -285,7 +304,7 @@ class LanguageGuide(nn.Module):
             raise ValueError("mask_before_encoding: needs `text` to be a TextEncoder with a mask token "
                              f"(got {type(text).__name__})")
         self.visual = VisualTokens(code_dim, self.text_dim, layers=layers, heads=heads, grid=grid, max_tokens=max_tokens,
-                                   width=width)
+                                   width=width, stem=stem)
         self.gsa_head = nn.Identity() if self.pooled_dim == self.text_dim else nn.Linear(self.text_dim, self.pooled_dim)
         self.ras_proj = CodeProjection(code_dim, self.text_dim) if self.w_ras > 0 and self.ras_codes == "projected" else None
         self.mtp = None
@@ -299,7 +318,8 @@ class LanguageGuide(nn.Module):
 
     def extra_repr(self):
         sw = ", ".join(f"{k}={getattr(self, k)!r}" for k in _SWITCHES)
-        return f"w_gsa={self.w_gsa}, w_mtp={self.w_mtp}, w_ras={self.w_ras}, text_dim={self.text_dim}, variant={self.variant!r}, {sw}"
+        stem = "" if self.visual.stem == "linear" else f", stem={self.visual.stem!r}"
+        return f"w_gsa={self.w_gsa}, w_mtp={self.w_mtp}, w_ras={self.w_ras}, text_dim={self.text_dim}, variant={self.variant!r}, {sw}{stem}"
 
 # %% ../nbs/04_losses.ipynb #f4bcfe9c
 @patch
