@@ -1,0 +1,65 @@
+"""tools/probe_stems.py: the paired summary is the mean per-seed difference; measure() reads the probe's own records."""
+import importlib.util
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("probe_stems", ROOT / "tools" / "probe_stems.py")
+ps = importlib.util.module_from_spec(spec); spec.loader.exec_module(ps)
+
+
+def fake(stem, seed, rng):
+    r = {"stem": stem, "seed": seed}
+    r["content_real"], r["content_shuffled"] = rng.uniform(0.3, 0.9), rng.uniform(0.1, 0.5)
+    r["content_gap"] = r["content_real"] - r["content_shuffled"]
+    for g in ps.GROUPS: r[f"{g}_real"], r[f"{g}_shuffled"], r[f"{g}_n"] = rng.random(), rng.random(), 7
+    return r
+
+
+def test_summary_is_the_paired_mean_difference():
+    rng = random.Random()
+    seeds = [0, 1, 2, 3, 4]
+    recs = [fake(st, s, rng) for st in ("linear", "conv3x3") for s in seeds]
+    lines = ps.summarise(recs)
+    by = {(r["stem"], r["seed"]): r for r in recs}
+    diff = sum(by["conv3x3", s]["content_gap"] - by["linear", s]["content_gap"] for s in seeds) / 5
+    line = next(l for l in lines if l.startswith("- content gap"))
+    assert f"Δ = {100 * diff:+.1f}" in line, (line, diff)
+    kind = sum((by["conv3x3", s]["kind_real"] - by["conv3x3", s]["kind_shuffled"])
+               - (by["linear", s]["kind_real"] - by["linear", s]["kind_shuffled"]) for s in seeds) / 5
+    assert f"Δ = {100 * kind:+.1f}" in next(l for l in lines if l.startswith("- kind gap"))
+    row = next(l for l in lines if l.startswith("| conv3x3, content words"))
+    for s in seeds: assert f"{100 * by['conv3x3', s]['content_gap']:+.1f}" in row
+    # the bar's verdict: gaps all far above 20 points hold, all far below are reversed
+    high = [dict(r, content_gap=0.5 + 0.01 * r["seed"]) for r in recs]
+    low = [dict(r, content_gap=0.05 + 0.01 * r["seed"]) for r in recs]
+    assert "above the bar: holds" in next(l for l in ps.summarise(high) if l.startswith("| linear, content"))
+    assert "above the bar: reversed" in next(l for l in ps.summarise(low) if l.startswith("| linear, content"))
+
+
+def test_summary_rejects_missing_pairs():
+    rng = random.Random(0)
+    with pytest.raises(ValueError, match="records"): ps.summarise([])
+    with pytest.raises(ValueError, match="missing"):
+        ps.summarise([fake("linear", 0, rng), fake("linear", 1, rng), fake("conv3x3", 0, rng)])
+
+
+def test_attribute_groups_split_the_shapes_vocabulary():
+    from lgvq.shapes import ADJECTIVES, NOUNS
+    g = ps.attribute_groups()
+    assert g["colour"] | g["size"] == set(ADJECTIVES) and not g["colour"] & g["size"]
+    assert set(NOUNS) <= g["kind"] and all(n + "s" in g["kind"] for n in NOUNS)
+
+
+def test_measure_tiny(tmp_path):
+    for stem in ("linear", "conv3x3"):
+        r = ps.measure(stem, 0, scale="tiny", run_cache=tmp_path)
+        assert r["stem"] == stem and r["seed"] == 0
+        assert math.isclose(r["content_gap"], r["content_real"] - r["content_shuffled"])
+        for g in ps.GROUPS:
+            assert r[f"{g}_n"] >= 0
+            if r[f"{g}_n"]: assert 0 <= r[f"{g}_real"] <= 1 and 0 <= r[f"{g}_shuffled"] <= 1
+    with pytest.raises(ValueError, match="stem"): ps.measure("conv5x5", 0, scale="tiny", run_cache=tmp_path)
