@@ -54,12 +54,12 @@ def measure(stem: str, seed: int, scale: str = "smoke", probe_steps: int = 0, pr
     from lgvq.losses import STEMS
     from lgvq.probe import masked_word_hits
     check_choice(stem, "stem", STEMS)
-    _, head, m, (zv, cv) = probed_run("shapes", "vqgan", scale, seed, probe_steps=probe_steps, run_cache=run_cache,
-                                      strict=True, encoder=encoder, cache=cache, n_probe=probe_pairs, probe_stem=stem)
-    if cache is None:
+    if cache is None:                                   # built once here: probed_run and masked_word_hits share it
         from lgvq.experiments import experiment_config
         from lgvq.train import build_text
         encoder, cache = build_text(experiment_config("shapes", "vqgan_lg", scale, seed).text)
+    _, head, m, (zv, cv) = probed_run("shapes", "vqgan", scale, seed, probe_steps=probe_steps, run_cache=run_cache,
+                                      strict=True, encoder=encoder, cache=cache, n_probe=probe_pairs, probe_stem=stem)
     real, shuffled = m["recall@1_real_mask1_content"], m["recall@1_shuffled_mask1_content"]
     out = {"stem": stem, "seed": seed, "content_real": real, "content_shuffled": shuffled, "content_gap": real - shuffled}
     hits = masked_word_hits(head, zv, cv, cache, k=1, seed=seed)
