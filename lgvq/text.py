@@ -122,6 +122,7 @@ class TextFeatures:
     def to(self, device) -> TextFeatures:
         """The same batch on `device`. Validated once, at construction: a move copies the tensors (the derived word
         tensors too) and runs no check again — on a GPU the checks' host syncs cost more than the copies."""
+        device = get_device(device)                       # a device that exists; never a dtype (ids must stay long)
         out = copy.copy(self)                             # a shallow copy: no __post_init__
         for name in ("tokens", "pooled", "mask", "ids", "word_spans", "word_mask", "word_index"):
             setattr(out, name, getattr(self, name).to(device))
