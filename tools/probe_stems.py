@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 GROUPS = ("colour", "size", "kind")
+VARIANTS = ("vqgan", "vqgan_lg")     # the baseline VQ-GAN and VQ-GAN+LG, probed alike
 
 
 def attribute_groups() -> dict:
@@ -46,22 +47,24 @@ def attribute_groups() -> dict:
 
 
 def measure(stem: str, seed: int, scale: str = "smoke", probe_steps: int = 0, probe_pairs: int = 0,
-            run_cache="runs/cache", encoder=None, cache=None) -> dict:
-    """One seed's baseline VQ-GAN, its strict probe with `stem` (trained or reused), measured: content-word Recall@1
-    real / shuffled / gap (Mask-1), and per attribute group real / shuffled / number of masked words."""
+            run_cache="runs/cache", encoder=None, cache=None, variant: str = "vqgan") -> dict:
+    """One seed's VQ-GAN (`variant`: "vqgan" the baseline, "vqgan_lg" LG-VQ), its strict probe with `stem` (trained or
+    reused), measured: content-word Recall@1 real / shuffled / gap (Mask-1), and per attribute group real / shuffled /
+    number of masked words."""
     from lgvq.core import check_choice
     from lgvq.experiments import probed_run
     from lgvq.losses import STEMS
     from lgvq.probe import masked_word_hits
     check_choice(stem, "stem", STEMS)
+    check_choice(variant, "variant", VARIANTS)
     if cache is None:                                   # built once here: probed_run and masked_word_hits share it
         from lgvq.experiments import experiment_config
         from lgvq.train import build_text
         encoder, cache = build_text(experiment_config("shapes", "vqgan_lg", scale, seed).text)
-    _, head, m, (zv, cv) = probed_run("shapes", "vqgan", scale, seed, probe_steps=probe_steps, run_cache=run_cache,
+    _, head, m, (zv, cv) = probed_run("shapes", variant, scale, seed, probe_steps=probe_steps, run_cache=run_cache,
                                       strict=True, encoder=encoder, cache=cache, n_probe=probe_pairs, probe_stem=stem)
     real, shuffled = m["recall@1_real_mask1_content"], m["recall@1_shuffled_mask1_content"]
-    out = {"stem": stem, "seed": seed, "content_real": real, "content_shuffled": shuffled, "content_gap": real - shuffled}
+    out = {"variant": variant, "stem": stem, "seed": seed, "content_real": real, "content_shuffled": shuffled, "content_gap": real - shuffled}
     hits = masked_word_hits(head, zv, cv, cache, k=1, seed=seed)
     for group, words in attribute_groups().items():
         h = [r for r in hits if r["word"] is not None and r["word"].lower() in words]
@@ -75,37 +78,50 @@ def _gap(r: dict, what: str) -> float:
     return r["content_gap"] if what == "content" else r[f"{what}_real"] - r[f"{what}_shuffled"]
 
 
+VARIANT_NAMES = {"vqgan": "VQ-GAN", "vqgan_lg": "VQ-GAN+LG"}
+
+
+def _arm(r: dict) -> tuple:
+    return r.get("variant", "vqgan"), r["stem"]     # records written before `variant` existed are baselines
+
+
 def summarise(records: list, bar: float = 0.20) -> list:
-    """Markdown lines: per stem, the content-word gap paired by seed against 0 and against the `bar`, the attribute
-    groups' gaps; with two stems, the second minus the first, paired by seed."""
+    """Markdown lines: per arm (variant, stem), the content-word gap paired by seed against 0 and against the `bar`, the
+    attribute groups' gaps; with two arms, the second minus the first, paired by seed, on each gap and on the real-image
+    content-word Recall@1 (with two variants and one stem: LG against its baseline through the same probe)."""
     from lgvq.experiments import fmt_paired, paired_comparison
     if not records: raise ValueError("records: expected measure() results, got none")
-    stems = list(dict.fromkeys(r["stem"] for r in records))
-    by = {(r["stem"], r["seed"]): r for r in records}
+    arms = list(dict.fromkeys(_arm(r) for r in records))
+    variants = list(dict.fromkeys(v for v, _ in arms))
+    label = {a: a[1] if len(variants) == 1 else f"{VARIANT_NAMES.get(a[0], a[0])}, {a[1]}" for a in arms}
+    by = {(*_arm(r), r["seed"]): r for r in records}
     seeds = sorted({r["seed"] for r in records})
-    missing = [(st, s) for st in stems for s in seeds if (st, s) not in by]
-    if missing: raise ValueError(f"records: expected every stem for every seed, missing (stem, seed) {missing}")
+    missing = [(*a, s) for a in arms for s in seeds if (*a, s) not in by]
+    if missing: raise ValueError(f"records: expected every arm for every seed, missing (variant, stem, seed) {missing}")
     zero = {s: 0.0 for s in seeds}
-    lines = [f"Strict probes on the baseline VQ-GANs, seeds {', '.join(map(str, seeds))}: real − shuffled Recall@1 "
+    models = " and ".join(f"{VARIANT_NAMES.get(v, v)}s" for v in variants)
+    lines = [f"Strict probes on the {models}, seeds {', '.join(map(str, seeds))}: real − shuffled Recall@1 "
              "(Mask-1), paired by seed", "",
-             "| stem | " + " | ".join(f"seed {s}" for s in seeds) + " | paired mean [95 % CI] | sanity bar (≥ "
+             "| probe | " + " | ".join(f"seed {s}" for s in seeds) + " | paired mean [95 % CI] | sanity bar (≥ "
              f"{100 * bar:.0f} points) |", "|---|" + "---|" * (len(seeds) + 2)]
-    for st in stems:
-        d = {s: by[st, s]["content_gap"] for s in seeds}
+    for a in arms:
+        d = {s: by[(*a, s)]["content_gap"] for s in seeds}
         vs_bar = paired_comparison({s: bar for s in seeds}, d, min_seeds=5)
-        lines.append(f"| {st}, content words | " + " | ".join(f"{100 * d[s]:+.1f}" for s in seeds) + " | "
+        lines.append(f"| {label[a]}, content words | " + " | ".join(f"{100 * d[s]:+.1f}" for s in seeds) + " | "
                      + fmt_paired(paired_comparison(zero, d, min_seeds=5), pct=True) + " | above the bar: "
                      + vs_bar["verdict"] + " |")
         for g in GROUPS:
-            d = {s: _gap(by[st, s], g) for s in seeds}
+            d = {s: _gap(by[(*a, s)], g) for s in seeds}
             if any(v != v for v in d.values()): continue
-            lines.append(f"| {st}, {g} words | " + " | ".join(f"{100 * d[s]:+.1f}" for s in seeds) + " | "
+            lines.append(f"| {label[a]}, {g} words | " + " | ".join(f"{100 * d[s]:+.1f}" for s in seeds) + " | "
                          + fmt_paired(paired_comparison(zero, d, min_seeds=5), pct=True) + " | |")
-    if len(stems) == 2:
-        a, b = stems
-        lines += ["", f"{b} − {a}, paired by seed:"]
+    if len(arms) == 2:
+        a, b = arms
+        lines += ["", f"{label[b]} − {label[a]}, paired by seed:"]
+        da, db = ({s: by[(*x, s)]["content_real"] for s in seeds} for x in (a, b))
+        lines.append("- content real R@1: " + fmt_paired(paired_comparison(da, db, min_seeds=5), pct=True))
         for what in ("content", *GROUPS):
-            da, db = {s: _gap(by[a, s], what) for s in seeds}, {s: _gap(by[b, s], what) for s in seeds}
+            da, db = ({s: _gap(by[(*x, s)], what) for s in seeds} for x in (a, b))
             if any(v != v for v in (*da.values(), *db.values())): continue
             lines.append(f"- {what} gap: " + fmt_paired(paired_comparison(da, db, min_seeds=5), pct=True))
     return lines
@@ -115,6 +131,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--stems", nargs="+", default=["linear", "conv3x3"])
+    p.add_argument("--variants", nargs="+", default=["vqgan"], help="vqgan (the baseline) and/or vqgan_lg (LG-VQ)")
     p.add_argument("--scale", default="smoke")
     p.add_argument("--probe-steps", type=int, default=4500)
     p.add_argument("--probe-pairs", type=int, default=5000)
@@ -126,14 +143,16 @@ def main(argv=None):
     from lgvq.core import check_choice
     from lgvq.losses import STEMS
     for st in a.stems: check_choice(st, "stems", STEMS)
+    for v in a.variants: check_choice(v, "variants", VARIANTS)
     torch.set_num_threads(a.threads)
     from lgvq.experiments import experiment_config
     from lgvq.train import build_text
     encoder, cache = build_text(experiment_config("shapes", "vqgan_lg", a.scale, a.seeds[0]).text)
     records = []
-    for st in a.stems:
-        for s in a.seeds:
-            records.append(measure(st, s, a.scale, a.probe_steps, a.probe_pairs, a.run_cache, encoder, cache))
+    for v in a.variants:
+        for st in a.stems:
+            for s in a.seeds:
+                records.append(measure(st, s, a.scale, a.probe_steps, a.probe_pairs, a.run_cache, encoder, cache, v))
             print(json.dumps(records[-1]), flush=True)
     print("\n".join(summarise(records)))
     if a.json: Path(a.json).write_text(json.dumps(records, indent=1))
