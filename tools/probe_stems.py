@@ -1,7 +1,7 @@
 """Does the strict alignment probe miss what the codes carry, or do the codes not carry it? The probe's stem decides.
 
-For each seed, the cached VQ-GAN of `make figures` (lgvq.experiments; trained first where the run cache lacks it) gets a
-strict-protocol alignment probe (`mask_before_encoding=True`: the caption is re-encoded with the mask token, so only the
+For each seed, the cached VQ-GAN (or VQ-GAN+LG) of `make figures` (lgvq.experiments; trained first where the run cache
+lacks it) gets a strict-protocol alignment probe (`mask_before_encoding=True`: the caption is re-encoded with the mask token, so only the
 image can supply a masked word) with each visual-token stem of lgvq.losses.VisualTokens:
 - linear: each code embedded alone, as the paper's head (the probe `make figures` trains);
 - conv3x3: each code with its 8 neighbours (a 3x3 convolution before the first attention layer), a deviation.
@@ -13,8 +13,10 @@ masked_words notebook's sanity bar: >= 20 points), and the same gap on Captioned
 tools/code_readout.py asks the same question with direct supervision (can a net read the shape kind from each code
 alone, or only with its neighbours?); this tool asks it of the L_mtp probe itself.
 
-Usage: python tools/probe_stems.py [--seeds 0 1 2 3 4] [--stems linear conv3x3] [--probe-steps 4500]
-       [--probe-pairs 5000] [--scale smoke] [--run-cache runs/cache] [--json out.json]
+Usage: python tools/probe_stems.py [--seeds 0 1 2 3 4] [--stems linear conv3x3] [--variants vqgan vqgan_lg]
+       [--probe-steps 4500] [--probe-pairs 5000] [--scale smoke] [--run-cache runs/cache] [--json out.json]
+--variants vqgan vqgan_lg probes LG-VQ (`configs/shapes_vqgan_lg.yaml`) with the same probe and reports LG minus its
+baseline, paired by seed: the paper's L_mtp claim measured by a probe that passes the sanity bar.
 Probes are cached in the run cache (a probe with another stem, step count or pair count is a probe of its own), so a
 second run only measures. Cost at smoke scale on one CPU core: about 25 minutes a probe (the strict protocol re-encodes
 every masked caption with the text encoder).
@@ -23,6 +25,13 @@ Measured 2026-12-04 (lgvq ee418fc, smoke baselines of seeds 0-4, 5000 pairs, 450
 content words linear +19.3 [+17.2, +21.5] (the bar: not resolved), conv3x3 +37.3 [+34.5, +40.0] (the bar: met);
 shape-kind words linear +6.9 [-0.6, +14.3], conv3x3 +54.0 [+35.3, +72.7]; conv3x3 - linear on content words
 +17.9 [+13.9, +21.9], 5 of 5 seeds. The codes carry the shape kind; the paper's per-code stem does not read it.
+
+Measured 2026-12-05 (lgvq 29a8049, `--variants vqgan vqgan_lg --stems conv3x3`, the same 5000 pairs and 4500 probe
+steps on the smoke VQ-GAN+LG models of seeds 0-4): LG's content-word gap +34.5 [+28.0, +41.1] (the bar: met, as the
+baseline's +37.3); LG - baseline through the same probe, paired by seed: content-word Recall@1 on real images
+-3.0 [-6.2, +0.2] points, better in 1 of 5 seeds (not resolved); content gap -2.7 [-8.8, +3.4] (not resolved); colour
+gap -6.6 [-12.8, -0.3], 0 of 5 (reversed); size +4.5 [-19.1, +28.1], kind -7.8 [-22.9, +7.4] (not resolved). With a
+probe that can see the image, LG's codes do not carry the masked content words better than the baseline's at smoke.
 """
 import argparse
 import json
