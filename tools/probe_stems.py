@@ -1,8 +1,8 @@
 """Does the strict alignment probe miss what the codes carry, or do the codes not carry it? The probe's stem decides.
 
 For each seed, the cached VQ-GAN (or VQ-GAN+LG) of `make figures` (lgvq.experiments; trained first where the run cache
-lacks it) gets a strict-protocol alignment probe (`mask_before_encoding=True`: the caption is re-encoded with the mask token, so only the
-image can supply a masked word) with each visual-token stem of lgvq.losses.VisualTokens:
+lacks it) gets a strict-protocol alignment probe (`mask_before_encoding=True`: the caption is re-encoded with the mask
+token, so only the image can supply a masked word) with each visual-token stem of lgvq.losses.VisualTokens:
 - linear: each code embedded alone, as the paper's head (the probe `make figures` trains);
 - conv3x3: each code with its 8 neighbours (a 3x3 convolution before the first attention layer), a deviation.
 Both probes learn from the same pairs for the same steps, and are measured on the same validation codes, masks and
@@ -73,7 +73,8 @@ def measure(stem: str, seed: int, scale: str = "smoke", probe_steps: int = 0, pr
     _, head, m, (zv, cv) = probed_run("shapes", variant, scale, seed, probe_steps=probe_steps, run_cache=run_cache,
                                       strict=True, encoder=encoder, cache=cache, n_probe=probe_pairs, probe_stem=stem)
     real, shuffled = m["recall@1_real_mask1_content"], m["recall@1_shuffled_mask1_content"]
-    out = {"variant": variant, "stem": stem, "seed": seed, "content_real": real, "content_shuffled": shuffled, "content_gap": real - shuffled}
+    out = {"variant": variant, "stem": stem, "seed": seed, "content_real": real, "content_shuffled": shuffled,
+           "content_gap": real - shuffled}
     hits = masked_word_hits(head, zv, cv, cache, k=1, seed=seed)
     for group, words in attribute_groups().items():
         h = [r for r in hits if r["word"] is not None and r["word"].lower() in words]
