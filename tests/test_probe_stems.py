@@ -58,6 +58,15 @@ def test_summary_compares_lg_with_its_baseline_through_the_same_probe():
     old = [{k: v for k, v in r.items() if k != "variant"} if r["variant"] == "vqgan" else r for r in recs]
     assert ps.summarise(old) == lines
     with pytest.raises(ValueError, match="missing"): ps.summarise(recs[:-1])
+    # both models through both stems: LG - baseline per stem and stem - stem per model; never across model and stem
+    four = recs + [fake("linear", s, rng, v) for v in ("vqgan", "vqgan_lg") for s in seeds]
+    heads = [l for l in ps.summarise(four) if l.endswith("paired by seed:")]
+    assert sorted(heads) == sorted(["VQ-GAN+LG, conv3x3 − VQ-GAN, conv3x3, paired by seed:",
+                                    "VQ-GAN+LG, linear − VQ-GAN, linear, paired by seed:",
+                                    "VQ-GAN, linear − VQ-GAN, conv3x3, paired by seed:",
+                                    "VQ-GAN+LG, linear − VQ-GAN+LG, conv3x3, paired by seed:"]), heads
+    cross = [fake("linear", s, rng, "vqgan") for s in seeds] + [fake("conv3x3", s, rng, "vqgan_lg") for s in seeds]
+    assert not any(l.endswith("paired by seed:") for l in ps.summarise(cross))
 
 
 def test_summary_rejects_missing_pairs():

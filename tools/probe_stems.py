@@ -97,8 +97,9 @@ def _arm(r: dict) -> tuple:
 
 def summarise(records: list, bar: float = 0.20) -> list:
     """Markdown lines: per arm (variant, stem), the content-word gap paired by seed against 0 and against the `bar`, the
-    attribute groups' gaps; with two arms, the second minus the first, paired by seed, on each gap and on the real-image
-    content-word Recall@1 (with two variants and one stem: LG against its baseline through the same probe)."""
+    attribute groups' gaps; then, paired by seed, on the real-image content-word Recall@1 and on each gap: each later
+    variant minus the first through the same stem (LG against its baseline, same probe) and each later stem minus the
+    first on the same model. Arms that differ in both model and stem are never compared."""
     from lgvq.experiments import fmt_paired, paired_comparison
     if not records: raise ValueError("records: expected measure() results, got none")
     arms = list(dict.fromkeys(_arm(r) for r in records))
@@ -125,8 +126,11 @@ def summarise(records: list, bar: float = 0.20) -> list:
             if any(v != v for v in d.values()): continue
             lines.append(f"| {label[a]}, {g} words | " + " | ".join(f"{100 * d[s]:+.1f}" for s in seeds) + " | "
                          + fmt_paired(paired_comparison(zero, d, min_seeds=5), pct=True) + " | |")
-    if len(arms) == 2:
-        a, b = arms
+    stems = list(dict.fromkeys(st for _, st in arms))
+    pairs = [((variants[0], st), (v, st)) for st in stems for v in variants[1:]]     # LG - baseline, same probe
+    pairs += [((v, stems[0]), (v, st)) for v in variants for st in stems[1:]]     # stem - stem, same model
+    for a, b in pairs:                  # only arms that differ in one thing: never two models through two probes
+        if a not in label or b not in label: continue
         lines += ["", f"{label[b]} − {label[a]}, paired by seed:"]
         da, db = ({s: by[(*x, s)]["content_real"] for s in seeds} for x in (a, b))
         lines.append("- content real R@1: " + fmt_paired(paired_comparison(da, db, min_seeds=5), pct=True))
