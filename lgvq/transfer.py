@@ -5,6 +5,7 @@
 # %% ../nbs/05_transfer.ipynb #49408010
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -25,9 +26,10 @@ from .text import spacy_pipeline
 from .quantize import CodebookUsage, QuantizerOutput, _as_rows, _from_rows, codebook_usage, quantize_rows, usage_stats
 
 # %% auto #0
-__all__ = ['ADJECTIVE_TEMPLATE', 'NOUN_TEMPLATE', 'GRAPH_WEIGHTS', 'TRANSFERS', 'Vocabulary', 'lexicon_tagger',
-           'build_vocabulary', 'word_embeddings', 'vocabulary_embeddings', 'modifying_graph', 'plot_modifying_graph',
-           'GraphConv', 'CodebookTransfer', 'TransferQuantizer']
+__all__ = ['ADJECTIVE_TEMPLATE', 'NOUN_TEMPLATE', 'WORDNET_PARTS', 'GRAPH_WEIGHTS', 'TRANSFERS', 'Vocabulary', 'lexicon_tagger',
+           'build_vocabulary', 'word_embeddings', 'vocabulary_embeddings', 'wordnet_parts', 'plm_words',
+           'plm_vocabulary', 'modifying_graph', 'plot_modifying_graph', 'GraphConv', 'CodebookTransfer',
+           'TransferQuantizer']
 
 # %% ../nbs/05_transfer.ipynb #a7f577a8
 @dataclass
@@ -219,6 +221,92 @@ def vocabulary_embeddings(encoder, vocab: Vocabulary, adjective_template: str = 
     "The PLM codebooks of `vocab`: `(C_a (K_a, Dp), C_n (K_n, Dp))`."
     return (word_embeddings(encoder, vocab.adjectives, adjective_template, cache=cache),
             word_embeddings(encoder, vocab.nouns, noun_template, cache=cache))
+
+# %% ../nbs/05_transfer.ipynb #4d00907e
+WORDNET_PARTS = ("adj", "noun")
+
+@functools.lru_cache(maxsize=1)
+def wordnet_parts() -> dict[str, frozenset[str]]:
+    "WordNet 3.0's single-word adjective and noun lemmas, lower case, from the `spacy-lookups-data` wheel (offline)."
+    try: import spacy_lookups_data
+    except ImportError as e:
+        raise ImportError("VQCT's vocabulary='plm' needs WordNet's part-of-speech lists: `pip install spacy-lookups-data` "
+                          "(WordNet 3.0 ships inside the wheel; nothing is downloaded at run time)") from e
+    import gzip
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_index.json.gz"
+    if not path.is_file():
+        raise ImportError(f"spacy-lookups-data has no English lemma index at {path}; reinstall it (`pip install -U "
+                          "spacy-lookups-data`)")
+    with gzip.open(path, "rt", encoding="utf-8") as f: index = json.load(f)
+    return {part: frozenset(w.lower() for w in index[part] if w.isascii() and w.isalpha()) for part in WORDNET_PARTS}
+
+def _content_ids(encoder, ids) -> list[int]:
+    "`ids` without the tokenizer's special tokens (start/end, class/separator)."
+    special = set(getattr(getattr(encoder, "tokenizer", None), "all_special_ids", ()) or ())
+    return [int(j) for j in ids if int(j) not in special]
+
+def plm_words(encoder, min_letters: int = 3) -> list[str]:
+    """The word tokens of `encoder`'s vocabulary, in token-id order: lower-case ASCII words of at least `min_letters`
+    letters that the tokenizer encodes as exactly that one token."""
+    min_letters = check_int(min_letters, "min_letters", min=1)
+    for attr in ("vocab_size", "id_to_token", "tokenize"):
+        if not hasattr(encoder, attr):
+            raise ValueError(f"encoder: expected an lgvq TextEncoder (with {attr}), got {type(encoder).__name__}")
+    first = {}
+    for i, tok in enumerate(encoder.id_to_token(range(encoder.vocab_size))):
+        w = tok.removesuffix("</w>").lstrip("Ġ▁")                      # BPE end / start-of-word markers
+        if len(w) >= min_letters and w.isascii() and w.isalpha() and w.islower() and w not in first: first[w] = i
+    words = list(first)
+    return [w for w, t in zip(words, encoder.tokenize(words)) if _content_ids(encoder, t.ids) == [first[w]]]
+
+
+# %% ../nbs/05_transfer.ipynb #626eab7a
+def plm_vocabulary(encoder, num_adjectives: int, num_nouns: int, base: Vocabulary | None = None, *,
+                   stop_words: bool = True, min_letters: int = 3,
+                   cache: str | os.PathLike | None = None) -> Vocabulary:
+    """VQCT's codebook construction (paper §3.3, step 1): the word tokens of `encoder` that WordNet lists as adjectives
+    and as nouns (spaCy's stop words dropped when `stop_words`), after `base`'s words and pairs, `num_adjectives`
+    adjectives and `num_nouns` nouns in all."""
+    if base is not None and not isinstance(base, Vocabulary):
+        raise ValueError(f"base: expected a Vocabulary or None, got {type(base).__name__}")
+    base = base or Vocabulary([], [], {})
+    num_adjectives = check_int(num_adjectives, "num_adjectives", min=max(1, len(base.adjectives)))
+    num_nouns = check_int(num_nouns, "num_nouns", min=max(1, len(base.nouns)))
+    min_letters = check_int(min_letters, "min_letters", min=1)
+    parts = wordnet_parts()                         # a missing wheel fails here, before any cache is read
+    from importlib.metadata import version
+    source = (f"plm:{getattr(encoder, 'encoder_id', '?')}, WordNet 3.0 (spacy-lookups-data "
+              f"{version('spacy-lookups-data')}) adjectives/nouns, stop words "
+              f"{'dropped' if stop_words else 'kept'}, min_letters={min_letters}; {len(base)} base words first"
+              + (f" ({base.source})" if base.source else ""))
+    key = hashlib.sha1(json.dumps([source, num_adjectives, num_nouns, base.to_json()]).encode()).hexdigest()
+    if cache is not None and Path(cache).is_file():
+        try:
+            d = json.loads(Path(cache).read_text())
+            if d.get("key") == key: return Vocabulary.from_json(d["vocabulary"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError): pass    # unreadable or stale: rebuild
+    stop = set()
+    if stop_words:
+        from spacy.lang.en.stop_words import STOP_WORDS
+        stop = {w.lower() for w in STOP_WORDS}
+    taken = set(base.words)
+    words = [w for w in plm_words(encoder, min_letters) if w not in taken and w not in stop]
+    extra = {part: [w for w in words if w in parts[part]] for part in WORDNET_PARTS}
+    adjectives = base.adjectives + extra["adj"][:num_adjectives - len(base.adjectives)]
+    nouns = base.nouns + extra["noun"][:num_nouns - len(base.nouns)]
+    for name, want, got, part in (("num_adjectives", num_adjectives, adjectives, "adjectives"),
+                                  ("num_nouns", num_nouns, nouns, "nouns")):
+        if len(got) < want:
+            raise ValueError(f"{name}: expected at most the {len(got)} {part} the vocabulary of "
+                             f"{getattr(encoder, 'encoder_id', '?')} offers ({len(got) - (len(base.adjectives) if part == 'adjectives' else len(base.nouns))} "
+                             f"beyond base's), got {want}")
+    counts = {**{w: 0 for w in adjectives + nouns}, **base.counts}       # occurrences in the captions (0: PLM only)
+    vocab = Vocabulary(adjectives, nouns, counts, dict(base.pairs), source)
+    if cache is not None:
+        with atomic_path(cache) as tmp:
+            tmp.write_text(json.dumps(dict(key=key, vocabulary=vocab.to_json()), indent=1))
+    return vocab
+
 
 # %% ../nbs/05_transfer.ipynb #29506377
 GRAPH_WEIGHTS = ("binary", "max", "count")
