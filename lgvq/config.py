@@ -93,6 +93,10 @@ class VQCTConfig:
     dropout: float = 0.0               # dropout between GCN layers in training (released: 0.5)
     adjective_topk: int = 1            # adjective code = mean of the k nearest adjective codes (released: 2)
     code_width: str = "half"           # half: embed_dim channels split in two | full: 2 x embed_dim channels (released)
+    vocabulary: str = "captions"       # captions: the training captions' adjectives/nouns | plm: the text encoder's word
+                                       # tokens WordNet lists as adjectives/nouns, caption words first (paper §3.3)
+    num_adjectives: int = 0            # vocabulary=plm: adjective codes (0: model.num_codes // 2)
+    num_nouns: int = 0                 # vocabulary=plm: noun codes (0: model.num_codes // 2; the two: the baseline's count)
     cache_dir: str = ".cache/vqct"     # vocabulary and word-embedding caches
 
 @dataclass
@@ -213,6 +217,8 @@ def validate(self: TrainConfig):
         check_number(v.dropout, "vqct.dropout", min=0, max=1, max_open=True); check_int(v.adjective_topk, "vqct.adjective_topk", min=1)
         check_choice(v.code_width, "vqct.code_width", ("half", "full"))
         if v.hidden is not None: check_int(v.hidden, "vqct.hidden", min=1)
+        check_choice(v.vocabulary, "vqct.vocabulary", ("captions", "plm"))
+        check_int(v.num_adjectives, "vqct.num_adjectives", min=0); check_int(v.num_nouns, "vqct.num_nouns", min=0)
         if v.split and v.code_width == "half" and self.model.embed_dim % 2:
             raise ValueError(f"model.embed_dim: expected an even code width with vqct.split=true, got {self.model.embed_dim}")
 

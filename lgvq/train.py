@@ -65,8 +65,9 @@ def build_text(t: TextConfig):
     return enc, cache
 
 def build_quantizer_vqct(cfg: TrainConfig, encoder, captions, dim: int | None = None):
-    "VQCT's TransferQuantizer for `dim` (default model.embed_dim) channels, its vocabulary mined from `captions` (cached)."
-    from lgvq.transfer import TransferQuantizer, build_vocabulary
+    """VQCT's TransferQuantizer for `dim` (default model.embed_dim) channels, its vocabulary mined from `captions`
+    (vqct.vocabulary=captions) or grown from them with the text encoder's WordNet adjectives and nouns (plm); cached."""
+    from lgvq.transfer import TransferQuantizer, build_vocabulary, plm_vocabulary
     v = cfg.vqct
     if encoder is None: raise ValueError("encoder: vqct.enabled needs the text encoder, got None")
     if not captions: raise ValueError("captions: vqct.enabled needs the training captions to build its vocabulary")
@@ -74,6 +75,9 @@ def build_quantizer_vqct(cfg: TrainConfig, encoder, captions, dim: int | None = 
     import hashlib
     key = hashlib.sha1("\n".join(sorted(set(captions))).encode()).hexdigest()[:16]
     vocab = build_vocabulary(captions, v.min_count, paired_only=v.paired_only, cache=root / f"vocab-{key}.json")
+    if v.vocabulary == "plm":
+        ka, kn = v.num_adjectives or cfg.model.num_codes // 2, v.num_nouns or cfg.model.num_codes // 2
+        vocab = plm_vocabulary(encoder, ka, kn, base=vocab, cache=root / f"plm-{key}-{ka}-{kn}.json")
     return TransferQuantizer.from_vocabulary(vocab, encoder, dim or cfg.model.embed_dim, weighted=v.weighted,
                                              self_loop=v.self_loop, cache=root, beta=cfg.model.beta, split=v.split,
                                              transfer=v.transfer, layers=v.layers, finetune=v.finetune, init=v.init,
@@ -369,6 +373,8 @@ def config_hash(cfg: TrainConfig) -> str:
     if d["data"]["dataset"] != "folder": d["data"].pop("val_fraction")    # no effect elsewhere: earlier cache keys stay valid
     if d["guide"].get("mtp_logits") == "float32": d["guide"].pop("mtp_logits")  # the exact default: keys made before it stay
     if d["optim"].get("fused") is False: d["optim"].pop("fused")      # torch's default Adam: how runs before the switch trained
+    if not d["vqct"]["enabled"] or d["vqct"].get("vocabulary") == "captions":   # keys made before the switch stay
+        for k in ("vocabulary", "num_adjectives", "num_nouns"): d["vqct"].pop(k, None)
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()
 
 @contextlib.contextmanager
