@@ -245,13 +245,16 @@ def _content_ids(encoder, ids) -> list[int]:
     special = set(getattr(getattr(encoder, "tokenizer", None), "all_special_ids", ()) or ())
     return [int(j) for j in ids if int(j) not in special]
 
+def _check_encoder(encoder):
+    for attr in ("encoder_id", "vocab_size", "id_to_token", "tokenize"):
+        if not hasattr(encoder, attr):
+            raise ValueError(f"encoder: expected an lgvq TextEncoder (with {attr}), got {type(encoder).__name__}")
+
 def plm_words(encoder, min_letters: int = 3) -> list[str]:
     """The word tokens of `encoder`'s vocabulary, in token-id order: lower-case ASCII words of at least `min_letters`
     letters that the tokenizer encodes as exactly that one token."""
     min_letters = check_int(min_letters, "min_letters", min=1)
-    for attr in ("vocab_size", "id_to_token", "tokenize"):
-        if not hasattr(encoder, attr):
-            raise ValueError(f"encoder: expected an lgvq TextEncoder (with {attr}), got {type(encoder).__name__}")
+    _check_encoder(encoder)
     first = {}
     for i, tok in enumerate(encoder.id_to_token(range(encoder.vocab_size))):
         w = tok.removesuffix("</w>").lstrip("Ġ▁")                      # BPE end / start-of-word markers
@@ -273,9 +276,11 @@ def plm_vocabulary(encoder, num_adjectives: int, num_nouns: int, base: Vocabular
     num_adjectives = check_int(num_adjectives, "num_adjectives", min=max(1, len(base.adjectives)))
     num_nouns = check_int(num_nouns, "num_nouns", min=max(1, len(base.nouns)))
     min_letters = check_int(min_letters, "min_letters", min=1)
+    if not isinstance(stop_words, bool): raise ValueError(f"stop_words: expected a bool, got {stop_words!r}")
+    _check_encoder(encoder)                         # before the cache: a cached file never stands in for a bad encoder
     parts = wordnet_parts()                         # a missing wheel fails here, before any cache is read
     from importlib.metadata import version
-    source = (f"plm:{getattr(encoder, 'encoder_id', '?')}, WordNet 3.0 (spacy-lookups-data "
+    source = (f"plm:{encoder.encoder_id}, WordNet 3.0 (spacy-lookups-data "
               f"{version('spacy-lookups-data')}) adjectives/nouns, stop words "
               f"{'dropped' if stop_words else 'kept'}, min_letters={min_letters}; {len(base)} base words first"
               + (f" ({base.source})" if base.source else ""))
@@ -298,7 +303,7 @@ def plm_vocabulary(encoder, num_adjectives: int, num_nouns: int, base: Vocabular
                                   ("num_nouns", num_nouns, nouns, "nouns")):
         if len(got) < want:
             raise ValueError(f"{name}: expected at most the {len(got)} {part} the vocabulary of "
-                             f"{getattr(encoder, 'encoder_id', '?')} offers ({len(got) - (len(base.adjectives) if part == 'adjectives' else len(base.nouns))} "
+                             f"{encoder.encoder_id} offers ({len(got) - (len(base.adjectives) if part == 'adjectives' else len(base.nouns))} "
                              f"beyond base's), got {want}")
     counts = {**{w: 0 for w in adjectives + nouns}, **base.counts}       # occurrences in the captions (0: PLM only)
     vocab = Vocabulary(adjectives, nouns, counts, dict(base.pairs), source)
