@@ -189,15 +189,16 @@ def _num(v: float, pct: bool, digits: int) -> str:
 
 # %% ../nbs/11_experiments.ipynb #55fe9e95
 def claim(name: str, metric: str, baseline: dict, treated: dict, higher_is_better: bool = True, *, paper: str = "",
-          pct: bool = False, digits: int = 4, where: str = "") -> dict:
+          pct: bool = False, digits: int = 4, where: str = "", min_seeds: int = 5) -> dict:
     """One claim row: the paper's claim `name` ("treated beats baseline on `metric`"), its `paired_comparison` over
     the seeds of `baseline`/`treated` ({seed: value}), the paper's number, and `where` the numbers come from (scale,
-    steps). JSON-ready, for a notebook's `"claims"` list."""
+    steps). `min_seeds` is the protocol's seed count for this claim (5 for headline claims, 3 for ablation rows); below
+    it the verdict is flagged. JSON-ready, for a notebook's `"claims"` list."""
     for v, n in ((name, "name"), (metric, "metric")):
         if not isinstance(v, str) or not v.strip(): raise ValueError(f"{n}: expected a non-empty string, got {v!r}")
     for v, n in ((paper, "paper"), (where, "where")):
         if not isinstance(v, str): raise ValueError(f"{n}: expected a string, got {type(v).__name__}")
-    r = paired_comparison(baseline, treated, higher_is_better)
+    r = paired_comparison(baseline, treated, higher_is_better, min_seeds=min_seeds)
     return {"claim": name, "metric": metric, "paper": paper, "where": where, "pct": bool(pct), "digits": digits,
             "result": r, "text": fmt_paired(r, pct, digits)}
 
