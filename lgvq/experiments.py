@@ -20,10 +20,11 @@ from .core import atomic_path, check_choice, check_int, check_strings
 
 # %% auto #0
 __all__ = ['ORDER', 'ON_REQUEST', 'KERNEL_START_TIMEOUT', 'SCALES', 'DATASETS', 'METRICS_VERSION', 'PARALLEL_ORDER',
-           'USES_SHARED', 'USES_PROBES', 'USES_STRICT', 'PROBES', 'experiment_notebooks', 'run_experiment', 'repo_root',
-           'check_experiment', 'experiment_config', 'mean_std', 'fmt', 'experiment_setup', 'paired_comparison',
-           'fmt_paired', 'claim', 'claims_table', 'cached_probe', 'eval_extras', 'probed_run', 'language_results',
-           'write_results', 'shared_runs', 'prepare_run', 'run_all', 'main']
+           'USES_SHARED', 'USES_PROBES', 'USES_STRICT', 'PROBES', 'STRICT_STEM', 'experiment_notebooks',
+           'run_experiment', 'repo_root', 'check_experiment', 'experiment_config', 'mean_std', 'fmt',
+           'experiment_setup', 'paired_comparison', 'fmt_paired', 'claim', 'claims_table', 'cached_probe',
+           'eval_extras', 'probed_run', 'language_results', 'write_results', 'shared_runs', 'prepare_run', 'run_all',
+           'main']
 
 # %% ../nbs/11_experiments.ipynb #680ec904
 ORDER = ("toy_codebook", "alignment", "reconstruction", "loss_ablation", "masked_words", "codebook", "retrieval", "downstream")
@@ -370,6 +371,7 @@ USES_SHARED = {"alignment", "masked_words", "retrieval", "reconstruction", "code
 USES_PROBES = {"alignment", "masked_words", "retrieval", "loss_ablation"}
 USES_STRICT = {"masked_words"}            # the strict-protocol probes (mask_before_encoding)
 PROBES = (None, "released", "strict")
+STRICT_STEM = "conv3x3"                  # the strict probes' visual-token stem (masked_words' strict_stem default)
 
 def shared_runs(scale: str, notebooks=None, seeds: int = 0) -> list[tuple[str, int, str | None]]:
     """(variant, seed, probe) jobs for the runs that two or more of `notebooks` (names; default all) share at `scale` on
@@ -401,7 +403,8 @@ def prepare_run(variant: str, seed: int, scale: str, run_cache, probe: str | boo
     name = f"{variant} seed {seed}" + (" (strict probe)" if probe == "strict" else "")
     t = time.perf_counter()
     try:
-        if probe: probed_run("shapes", variant, scale, seed, run_cache=run_cache, strict=probe == "strict")
+        if probe: probed_run("shapes", variant, scale, seed, run_cache=run_cache, strict=probe == "strict",
+                             probe_stem=STRICT_STEM if probe == "strict" else "linear")
         else: train_cached(experiment_config("shapes", variant, scale, seed), run_cache, progress=False)
     except Exception as e:
         return {"name": name, "ok": False, "seconds": time.perf_counter() - t, "error": f"{type(e).__name__}: {e}"[:2000]}
