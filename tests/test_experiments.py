@@ -69,6 +69,23 @@ def test_parameters_tag_survives_nbdev_clean(nb, tmp_path):
     assert len(tagged) == 1, f"{nb.name}: expected exactly one `parameters` cell after nbdev_clean, got {len(tagged)}"
 
 
+def test_convergence_looks_past_the_experiments_schedule(tmp_path):
+    "By default the study trains twice the scale's steps, evaluates the scale's own step count, and reports the gain after it."
+    from lgvq.experiments import SCALES
+    out = tmp_path / "out"
+    run(ROOT / "nbs" / "experiments" / "convergence.ipynb", out)
+    d = json.loads((out / "convergence.json").read_text())
+    sched = SCALES["tiny"]["steps"]
+    assert (d["schedule"], d["steps"], d["eval_every"]) == (sched, 2 * sched, max(1, sched // 9))
+    assert set(d["past_schedule"]) == set(d["results"]) == {"VQ-GAN", "VQ-GAN+LG"}
+    for r, res in d["results"].items():
+        points = {p["step"]: p for p in res["points"]}
+        assert sorted(points) == list(range(0, 2 * sched + 1, d["eval_every"]))
+        for k in ("psnr", "agreement", "usage"):
+            assert d["past_schedule"][r][k] == {"at_schedule": points[sched][k], "last": points[2 * sched][k]}
+    assert f"From the experiments' schedule (step {sched}) to step {2 * sched}" in (out / "convergence.md").read_text()
+
+
 BAD = [("toy_codebook", dict(scale="huge"), "scale"), ("toy_codebook", dict(num_codes=0), "num_codes"),
        ("toy_codebook", dict(seed=-3), "seed"), ("alignment", dict(scale="huge"), "scale"),
        ("alignment", dict(dataset="imagenet"), "dataset"), ("alignment", dict(dataset="cub"), "data_root"),
@@ -87,7 +104,9 @@ BAD = [("toy_codebook", dict(scale="huge"), "scale"), ("toy_codebook", dict(num_
        ("downstream", dict(threads=-1), "threads"),
        ("masked_words", dict(scale="huge"), "scale"), ("masked_words", dict(num_examples=-1), "num_examples"),
        ("masked_words", dict(strict_stem="conv"), "strict_stem"), ("masked_words", dict(probe_stem="conv"), "probe_stem"),
-       ("retrieval", dict(dataset="coco"), "data_root"), ("retrieval", dict(probe_steps=-1), "probe_steps")]
+       ("retrieval", dict(dataset="coco"), "data_root"), ("retrieval", dict(probe_steps=-1), "probe_steps"),
+       ("convergence", dict(scale="huge"), "scale"), ("convergence", dict(eval_every=-1), "eval_every"),
+       ("convergence", dict(steps=2, eval_every=3), "eval_every"), ("convergence", dict(lr_mult=-1.0), "lr_mult")]
 
 
 @pytest.mark.parametrize("name,bad,arg", BAD, ids=[f"{n}-{a}" for n, _, a in BAD])
