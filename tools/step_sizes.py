@@ -17,8 +17,10 @@ The guide's width applies to guided variants only. Runs go to a temporary folder
 Measured 2026-12-05 (lgvq 90f6a30, AMD EPYC Zen 5 (family 26), 1 thread, quiet, 200 steps after 20, median of 3), ms
 per step: VQ-GAN ch=16 63.8, ch=8 34.0 (1.88x faster); VQ-GAN+LG ch=16 / guide 64 (the smoke setting) 116.6, ch=16 /
 guide 32 106.4, ch=8 / guide 64 94.4, ch=8 / guide 32 86.7 (1.34x faster). The guided step keeps about 53 ms that
-neither width moves (86.7 - 34.0 at the smallest sizes) — presumably the language losses' text side (384-d MiniLM
-features, the 30,522-word L_mtp vocabulary), whose sizes the text encoder fixes (not profiled here). A smaller
+neither width moves (86.7 - 34.0 at the smallest sizes): the language losses' text side, whose sizes the text encoder
+fixes. `python bench/step.py --smoke --threads 1 --only-profile` (same day, smoke sizes): the guide's forward+backward
+52.7 ms against a guided - plain gap of 55.0 ms; of the guide's 25.5 ms forward, L_mtp takes 16.5 ms, of which only
+4.1 ms is its decoder and projections: the rest is the vocabulary logits and the cross-entropy over 30,522 words. A smaller
 network therefore cannot bring `make figures` (6-7 h here, mostly guided runs and probes) near its 45-minute budget,
 and it would move the converged operating point (nbs/experiments/convergence.ipynb), which would have to be measured again.
 """
