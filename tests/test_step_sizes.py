@@ -44,3 +44,5 @@ def test_bad_arguments_name_the_option():
         ss.main(["--ch", "0"])
     with pytest.raises(ValueError, match="--steps"):
         ss.main(["--steps", "-1"])
+    with pytest.raises(ValueError, match="guide_width"):
+        ss.time_steps("vqgan_lg", 8, 0, 3, 2, "tiny", Path("."))

@@ -31,7 +31,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +44,8 @@ def positive_ints(values, name):
 
 def time_steps(variant: str, ch: int, guide_width: int | None, steps: int, warmup: int, scale: str, workdir: Path) -> dict:
     "Steps per second of one run of `variant` between its warm-up record and its last record."
+    positive_ints([ch, steps, warmup], "ch, steps, warmup")
+    if guide_width is not None: positive_ints([guide_width], "guide_width")
     from lgvq.experiments import experiment_config
     from lgvq.train import Trainer
     extra = [f"model.ch={ch}", f"run.log_every={warmup}", f"run.ckpt_every={10 * (warmup + steps)}"]
