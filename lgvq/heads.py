@@ -121,15 +121,21 @@ def train_semantic_vq(model, semantic: torch.Tensor, steps: int = 300, batch_siz
 
 # %% ../nbs/10a_heads.ipynb #c37a0b43
 def fit(model: nn.Module, loss_fn, n: int, steps: int, batch_size: int = 32, lr: float = 3e-4, seed: int = 0,
-        grad_clip: float | None = 1.0) -> list[float]:
-    "Train `model` for `steps` Adam steps on `loss_fn(idx)` over random batches of `range(n)`; return the losses."
+        grad_clip: float | None = 1.0, callback=None, every: int = 0) -> list[float]:
+    """Train `model` for `steps` Adam steps on `loss_fn(idx)` over random batches of `range(n)`; return the losses.
+    `callback(step, model)`, if given, runs after every `every`-th step and after the last one, with the model in eval
+    mode, without gradients and on a copy of the global RNG state, so an evaluation (sampling, say) changes nothing the
+    training does afterwards: the losses are the same with and without it."""
     steps, n, batch_size = check_int(steps, "steps", min=0), check_int(n, "n", min=1), check_int(batch_size, "batch_size", min=1)
+    if callback is not None:
+        if not callable(callback): raise ValueError(f"callback: expected a callable (step, model), got {type(callback).__name__}")
+        every = check_int(every, "every", min=1)
     seed_everything(seed)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=check_number(lr, "lr", min=0, min_open=True))
     model.train()
     losses = []
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         idx = torch.randint(0, n, (min(batch_size, n),), generator=g)
         loss = loss_fn(idx)
         opt.zero_grad(set_to_none=True)
@@ -137,6 +143,10 @@ def fit(model: nn.Module, loss_fn, n: int, steps: int, batch_size: int = 32, lr:
         if grad_clip: nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         opt.step()
         losses.append(loss.item())
+        if callback is not None and (step % every == 0 or step == steps):
+            model.eval()
+            with torch.random.fork_rng(devices=[]), torch.no_grad(): callback(step, model)
+            model.train()
     model.eval()
     return losses
 
@@ -161,9 +171,11 @@ def code_gpt_loss(model: CodeGPT, codes: torch.Tensor, captions: list[str] | Non
 
 # %% ../nbs/10a_heads.ipynb #418a9092
 def train_code_gpt(model: CodeGPT, codes: torch.Tensor, steps: int, captions: list | None = None, text=None,
-                   cond_codes: torch.Tensor | None = None, batch_size: int = 32, lr: float = 3e-4, seed: int = 0) -> list[float]:
+                   cond_codes: torch.Tensor | None = None, batch_size: int = 32, lr: float = 3e-4, seed: int = 0,
+                   callback=None, every: int = 0) -> list[float]:
     """Fit `model` to code sequences `codes` (N, h*w) or grids (N, h, w); condition on `captions` (one str or a list of
-    strs per sequence, through `text(list[str]) -> TextFeatures`) or `cond_codes` (N, P)."""
+    strs per sequence, through `text(list[str]) -> TextFeatures`) or `cond_codes` (N, P). `callback(step, model)` runs
+    every `every` steps (see `fit`)."""
     codes = check_codes(codes.reshape(codes.shape[0], -1) if codes.ndim == 3 else codes, "codes", model.cfg.vocab_size)
     mode = model.cfg.cond
     if mode == "text":
@@ -176,7 +188,7 @@ def train_code_gpt(model: CodeGPT, codes: torch.Tensor, steps: int, captions: li
     def loss_fn(idx):
         return code_gpt_loss(model, codes[idx], draw_captions(captions, idx, g) if mode == "text" else None, text,
                              cond_codes[idx] if mode == "codes" else None)
-    return fit(model, loss_fn, len(codes), steps, batch_size=batch_size, lr=lr, seed=seed)
+    return fit(model, loss_fn, len(codes), steps, batch_size=batch_size, lr=lr, seed=seed, callback=callback, every=every)
 
 # %% ../nbs/10a_heads.ipynb #dba77fd6
 @torch.no_grad()
