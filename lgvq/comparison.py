@@ -61,7 +61,10 @@ def run_downstream_comparison(vq_models: dict, train_split: TaskSplit, test_spli
     fd = lambda fake: fd_shapes(to_unit(real), to_unit(fake)).value
     agree = lambda images, caps: caption_agreement(to_unit(images), caps).score
     caps = [checkable_caption(c) for c in test_split.captions[:ns]]          # the text-to-image prompts
-    ref = {"real_agreement": agree(real, caps), "train_vs_test_fd": fd(train_split.images[:ns])}
+    if ns < 2: raise ValueError(f"cfg.n_samples: expected at least 2 test samples (chance judges each image against another's prompt), got {ns}")
+    ref = {"real_agreement": agree(real, caps),                                 # the most a generator can reach
+           "shuffled_agreement": agree(real, caps[1:] + caps[:1]),             # chance: each real image, the next one's prompt
+           "train_vs_test_fd": fd(train_split.images[:ns])}
     seed_everything(seed)
     svq = semantic_vq(resolution=train_split.images.shape[-1])
     train_semantic_vq(svq, train_split.semantic, cfg.semantic_vq_steps, seed=seed)

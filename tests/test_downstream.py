@@ -65,6 +65,18 @@ def test_comparison_end_to_end_toy():
             assert isinstance(res[name][k], float) and math.isfinite(res[name][k]), (name, k, res[name][k])
     assert 0 <= res["a"]["vqa_acc"] <= 1 and 0 <= res["a"]["grounding_acc"] <= 1
     assert "| vqa_acc |" in comparison_table(res)
+    # chance: the real test images judged against the next image's prompt, against the judge called directly
+    from lgvq.heads import checkable_caption
+    from lgvq.shapes_judge import caption_agreement
+    caps = [checkable_caption(c) for c in te.captions]
+    unit = (te.images + 1) / 2
+    assert res["reference"]["real_agreement"] == pytest.approx(caption_agreement(unit, caps).score)
+    assert res["reference"]["shuffled_agreement"] == pytest.approx(caption_agreement(unit, caps[1:] + caps[:1]).score)
+    assert res["reference"]["shuffled_agreement"] < res["reference"]["real_agreement"]
+    with pytest.raises(ValueError, match="n_samples"):
+        run_downstream_comparison({"a": mk()}, tr, te, cache.get, enc.decode_ids,
+                                  DownstreamConfig(steps=1, batch_size=4, n_layer=1, n_head=2, n_embd=16, n_samples=1,
+                                                   semantic_vq_steps=1), progress=False)
     from pathlib import Path
     assert sorted(p.name for p in Path(out).iterdir()) == ["samples_a.png", "samples_b.png"]
 
