@@ -66,6 +66,10 @@ def test_bad_arguments_name_the_option(setting):
         tc.learning_curve(vq, train, test, text, steps=2, every=3, samples=4, seed=0, cfg=DownstreamConfig())
     with pytest.raises(ValueError, match="samples"):
         tc.learning_curve(vq, train, test, text, steps=2, every=1, samples=1, seed=0, cfg=DownstreamConfig())
+    with pytest.raises(ValueError, match="cfg"):
+        tc.learning_curve(vq, train, test, text, steps=2, every=1, samples=4, seed=0, cfg={"lr": 1e-3})
+    with pytest.raises(ValueError, match="seed"):
+        tc.learning_curve(vq, train, test, text, steps=2, every=1, samples=4, seed=-1, cfg=DownstreamConfig())
     for argv, name in ((["--steps", "0"], "--steps"), (["--every", "9", "--steps", "4"], "--every"),
                        (["--n-train", "-3"], "--n-train"), (["--lr", "-1"], "--lr"), (["--seed", "-1"], "--seed")):
         with pytest.raises(ValueError, match=name):
