@@ -14,7 +14,8 @@ import torch
 from .codegpt import CodeGPT, GPTConfig
 from .config import load_config
 from .core import check_int, seed_everything
-from .heads import (Captioner, CaptionerConfig, FusionConfig, Grounder, TaskSplit, TokenVocab, VQAModel, caption_images,
+from .heads import (Captioner, CaptionerConfig, FusionConfig, Grounder, TaskSplit, TokenVocab, VQAModel, box_accuracy,
+                        caption_images,
                         checkable_caption, codebook_vectors, complete, decode_codes, encode_images, evaluate_vqa,
                         foreground_iou, generate_from_captions, grounding_accuracy, save_grid, semantic_onehot, semantic_vq,
                         text_features_prefix, train_captioner, train_code_gpt, train_grounder, train_semantic_vq, train_vqa)
@@ -62,9 +63,16 @@ def run_downstream_comparison(vq_models: dict, train_split: TaskSplit, test_spli
     agree = lambda images, caps: caption_agreement(to_unit(images), caps).score
     caps = [checkable_caption(c) for c in test_split.captions[:ns]]          # the text-to-image prompts
     if ns < 2: raise ValueError(f"cfg.n_samples: expected at least 2 test samples (chance judges each image against another's prompt), got {ns}")
+    if not train_split.refs or not test_split.refs:
+        raise ValueError(f"train_split, test_split: expected referring expressions in both (grounding), got "
+                         f"{len(train_split.refs)} and {len(test_split.refs)}")
+    mean_box = torch.stack([b for _, _, b in train_split.refs]).float().mean(0, keepdim=True)
+    test_boxes = torch.stack([b for _, _, b in test_split.refs]).float()
     ref = {"real_agreement": agree(real, caps),                                 # the most a generator can reach
            "shuffled_agreement": agree(real, caps[1:] + caps[:1]),             # chance: each real image, the next one's prompt
-           "train_vs_test_fd": fd(train_split.images[:ns])}
+           "train_vs_test_fd": fd(train_split.images[:ns]),
+           # grounding without image or text: every test box predicted as the mean training box
+           "grounding_prior_acc": box_accuracy(mean_box.expand(len(test_boxes), 4), test_boxes)}
     seed_everything(seed)
     svq = semantic_vq(resolution=train_split.images.shape[-1])
     train_semantic_vq(svq, train_split.semantic, cfg.semantic_vq_steps, seed=seed)
@@ -121,16 +129,23 @@ def run_downstream_comparison(vq_models: dict, train_split: TaskSplit, test_spli
         train_captioner(cap, vocab, cv_tr, train_split.captions, text, cfg.steps, **kw)
         hyps = caption_images(cap, vocab, cv_te[:ns], decode)
         r.update(caption_metrics(hyps, test_split.captions[:ns], metrics=("bleu4", "cider_d")))
+        # the image-shuffled control of each language task: the same trained model, every test image given the next
+        # test image's codes (greedy captioning is deterministic, so the next image's caption is that caption)
+        shuffled = caption_metrics(hyps[1:] + hyps[:1], test_split.captions[:ns], metrics=("bleu4", "cider_d"))
+        r["bleu4_shuffled"], r["cider_d_shuffled"] = shuffled["bleu4"], shuffled["cider_d"]
+        cv_next = cv_te.roll(-1, 0)                                                     # image i -> codes of image i + 1
         # VQA and grounding
         fc = FusionConfig(text_dim=Dt, code_dim=D, num_positions=N, max_text=Lmax, **arch)
         seed_everything(seed)
         vqa = VQAModel(fc, [a for _, _, a in train_split.qa])
         train_vqa(vqa, cv_tr, train_split.qa, text, cfg.steps, **kw)
         r["vqa_acc"] = evaluate_vqa(vqa, cv_te, test_split.qa, text)       # every test question; unseen answers are misses
+        r["vqa_acc_shuffled"] = evaluate_vqa(vqa, cv_next, test_split.qa, text)
         seed_everything(seed)
         gr = Grounder(fc, train_split.images.shape[-1])
         train_grounder(gr, cv_tr, train_split.refs, text, cfg.steps, **kw)
         r["grounding_acc"] = grounding_accuracy(gr, cv_te, test_split.refs, text)
+        r["grounding_acc_shuffled"] = grounding_accuracy(gr, cv_next, test_split.refs, text)
         r["seconds"] = time.perf_counter() - t1
         if out_dir is not None:
             save_grid(torch.cat([real[:8], recon[:8], gen[:8], comp[:8], unc[:8], sem_gen[:8]]), Path(out_dir) / f"samples_{name}.png")

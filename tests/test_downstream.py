@@ -1,6 +1,7 @@
 """The downstream modules (lgvq.codegpt, heads, comparison, taskconfig, downstream): KV-cache exactness on fresh random
 models, and the whole comparison pipeline (data -> VQ codes -> every downstream model -> the metrics modules) end to end
 at toy scale."""
+import dataclasses
 import math
 import tempfile
 
@@ -73,6 +74,11 @@ def test_comparison_end_to_end_toy():
     assert res["reference"]["real_agreement"] == pytest.approx(caption_agreement(unit, caps).score)
     assert res["reference"]["shuffled_agreement"] == pytest.approx(caption_agreement(unit, caps[1:] + caps[:1]).score)
     assert res["reference"]["shuffled_agreement"] < res["reference"]["real_agreement"]
+    # the grounding prior: the mean training box for every test box, against box_accuracy called directly
+    from lgvq.heads import box_accuracy
+    mean_box = torch.stack([b for _, _, b in tr.refs]).mean(0, keepdim=True)
+    test_boxes = torch.stack([b for _, _, b in te.refs])
+    assert res["reference"]["grounding_prior_acc"] == pytest.approx(box_accuracy(mean_box.expand(len(te.refs), 4), test_boxes))
     with pytest.raises(ValueError, match="n_samples"):
         run_downstream_comparison({"a": mk()}, tr, te, cache.get, enc.decode_ids,
                                   DownstreamConfig(steps=1, batch_size=4, n_layer=1, n_head=2, n_embd=16, n_samples=1,
@@ -458,3 +464,48 @@ def test_fid_auto_records_why_and_true_fails_fast(vq_run, tmp_path, monkeypatch)
     shapes = tiny_overrides(vq_dir, text_dir, tmp_path / "s")
     with pytest.raises(ValueError, match=r"FID is measured only .*data.dataset='shapes'"):
         load_downstream_config(ROOT / "configs" / "shapes_t2i.yaml", shapes + ["eval.fid=true"])
+
+
+@pytest.mark.filterwarnings("ignore:FD-shapes")
+def test_comparison_image_shuffled_controls(monkeypatch):
+    "The shuffled controls judge the same trained models with every test image given the next test image's codes."
+    import lgvq.comparison as cmp
+    from lgvq.shapes import CaptionedShapes
+    from lgvq.models import ModelConfig, build_model
+    from lgvq.text_cache import TextFeatureCache
+    from lgvq.text import get_text_encoder
+    torch.manual_seed(1)
+    vq = build_model(ModelConfig(resolution=32, ch=8, ch_mult=(1, 2, 2), num_res_blocks=1, attn_resolutions=(),
+                                 z_channels=8, embed_dim=8, num_codes=16)).eval()
+    enc = get_text_encoder("minilm")
+    cache = TextFeatureCache(enc, tempfile.mkdtemp())
+    tr = task_split(CaptionedShapes(n=12, size=32, seed=1, split="train"))
+    te = task_split(CaptionedShapes(n=5, size=32, seed=1, split="test"))
+    calls = {"vqa": [], "grounding": [], "captions": []}
+    def spy(kind, fn):
+        def wrapped(*a, **k):
+            out = fn(*a, **k)
+            calls[kind].append((a, out))
+            return out
+        return wrapped
+    monkeypatch.setattr(cmp, "evaluate_vqa", spy("vqa", cmp.evaluate_vqa))
+    monkeypatch.setattr(cmp, "grounding_accuracy", spy("grounding", cmp.grounding_accuracy))
+    monkeypatch.setattr(cmp, "caption_metrics", spy("captions", cmp.caption_metrics))
+    cfg = DownstreamConfig(steps=2, batch_size=4, n_layer=1, n_head=2, n_embd=16, n_samples=5, semantic_vq_steps=2)
+    r = run_downstream_comparison({"a": vq}, tr, te, cache.get, enc.decode_ids, cfg, progress=False)["a"]
+    for kind, key in (("vqa", "vqa_acc"), ("grounding", "grounding_acc")):
+        (real_args, real), (shuf_args, shuf) = calls[kind]
+        model, cv, records = real_args[:3]
+        assert shuf_args[0] is model and shuf_args[2] is records          # the same trained model and test records
+        assert cv.shape[0] == len(te) and not torch.equal(cv, shuf_args[1])
+        for i in range(len(te)):                                          # image i is given image i + 1's codes
+            assert torch.equal(shuf_args[1][i], cv[(i + 1) % len(te)])
+        assert r[key] == real and r[key + "_shuffled"] == shuf
+    (real_args, real), (shuf_args, shuf) = calls["captions"]
+    hyps = real_args[0]
+    assert len(hyps) == 5 and shuf_args[0] == hyps[1:] + hyps[:1] and shuf_args[1] == real_args[1]
+    assert (r["bleu4"], r["cider_d"]) == (real["bleu4"], real["cider_d"])
+    assert (r["bleu4_shuffled"], r["cider_d_shuffled"]) == (shuf["bleu4"], shuf["cider_d"])
+    with pytest.raises(ValueError, match="referring expressions"):
+        run_downstream_comparison({"a": vq}, tr, dataclasses.replace(te, refs=[]), cache.get, enc.decode_ids, cfg,
+                                  progress=False)
