@@ -346,13 +346,13 @@ def caption_loss(model: Captioner, vocab: TokenVocab, code_vecs: torch.Tensor, c
     return model.loss(code_vecs, vocab.encode(text(captions).ids).to(code_vecs.device))
 
 def train_captioner(model: Captioner, vocab: TokenVocab, code_vecs: torch.Tensor, captions: list, text, steps: int,
-                    batch_size: int = 32, lr: float = 3e-4, seed: int = 0) -> list[float]:
-    "Fit `model` on code embeddings (N, h*w, D) and `captions` (a list of caption lists, one per image)."
+                    batch_size: int = 32, lr: float = 3e-4, seed: int = 0, callback=None, every: int = 0) -> list[float]:
+    "Fit `model` on code embeddings (N, h*w, D) and `captions` (a list of caption lists, one per image); `callback` as in `fit`."
     check_tensor(code_vecs, "code_vecs", ndim=3, dtype="floating")
     if len(captions) != len(code_vecs): raise ValueError(f"captions: expected {len(code_vecs)} caption lists, got {len(captions)}")
     g = torch.Generator().manual_seed(seed + 1)
     def loss_fn(idx): return caption_loss(model, vocab, code_vecs[idx], draw_captions(captions, idx, g), text)
-    return fit(model, loss_fn, len(code_vecs), steps, batch_size=batch_size, lr=lr, seed=seed)
+    return fit(model, loss_fn, len(code_vecs), steps, batch_size=batch_size, lr=lr, seed=seed, callback=callback, every=every)
 
 @torch.no_grad()
 def caption_images(model: Captioner, vocab: TokenVocab, code_vecs: torch.Tensor, decode, beam: int = 1,
@@ -466,13 +466,13 @@ def vqa_loss(model: VQAModel, tf, code_vecs: torch.Tensor, answers: list) -> tor
     return F.cross_entropy(logits.float(), model.targets(answers).to(logits.device))
 
 def train_vqa(model: VQAModel, code_vecs: torch.Tensor, qa: list, text, steps: int, batch_size: int = 32,
-              lr: float = 3e-4, seed: int = 0) -> list[float]:
-    "Fit `model` on records (image index, question, answer); code embeddings (N_images, h*w, D)."
+              lr: float = 3e-4, seed: int = 0, callback=None, every: int = 0) -> list[float]:
+    "Fit `model` on records (image index, question, answer); code embeddings (N_images, h*w, D); `callback` as in `fit`."
     if not qa: raise ValueError("qa: expected at least one (image index, question, answer) record, got none")
     def loss_fn(idx):
         imgs, questions, answers = record_batch(qa, idx)
         return vqa_loss(model, text(questions), code_vecs[imgs], answers)
-    return fit(model, loss_fn, len(qa), steps, batch_size=batch_size, lr=lr, seed=seed)
+    return fit(model, loss_fn, len(qa), steps, batch_size=batch_size, lr=lr, seed=seed, callback=callback, every=every)
 
 @torch.no_grad()
 def vqa_hits(model: VQAModel, code_vecs: torch.Tensor, qa: list, text, batch_size: int = 128) -> list[bool]:
@@ -513,13 +513,13 @@ def grounding_loss(model: Grounder, tf, code_vecs: torch.Tensor, boxes: list) ->
     return box_loss(pred.float(), torch.stack(list(boxes)).float().to(pred.device) / model.image_size)
 
 def train_grounder(model: Grounder, code_vecs: torch.Tensor, refs: list, text, steps: int, batch_size: int = 32,
-                   lr: float = 3e-4, seed: int = 0) -> list[float]:
-    "Fit `model` on records (image index, expression, box xyxy px)."
+                   lr: float = 3e-4, seed: int = 0, callback=None, every: int = 0) -> list[float]:
+    "Fit `model` on records (image index, expression, box xyxy px); `callback` as in `fit`."
     if not refs: raise ValueError("refs: expected at least one (image index, expression, box) record, got none")
     def loss_fn(idx):
         imgs, expressions, boxes = record_batch(refs, idx)
         return grounding_loss(model, text(expressions), code_vecs[imgs], boxes)
-    return fit(model, loss_fn, len(refs), steps, batch_size=batch_size, lr=lr, seed=seed)
+    return fit(model, loss_fn, len(refs), steps, batch_size=batch_size, lr=lr, seed=seed, callback=callback, every=every)
 
 @torch.no_grad()
 def grounding_accuracy(model: Grounder, code_vecs: torch.Tensor, refs: list, text, batch_size: int = 128,
