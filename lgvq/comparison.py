@@ -43,6 +43,10 @@ class DownstreamConfig:
     top_p: float | None = 0.95
     temperature: float = 1.0
     semantic_vq_steps: int = 300   # semantic-map VQ model
+    language_steps: int | None = None  # Adam steps of the captioner, VQA and grounding models (None: `steps`)
+
+    def __post_init__(self):
+        if self.language_steps is not None: check_int(self.language_steps, "language_steps", min=1)
 
 def _progress(on, *a):
     if on: print(*a, flush=True)
@@ -96,6 +100,7 @@ def run_downstream_comparison(vq_models: dict, train_split: TaskSplit, test_spli
         r["recon_fd"], r["recon_agreement"] = fd(recon), agree(recon, caps)
         r["code_usage"] = float(codes_tr.unique().numel() / K)
         kw = dict(batch_size=cfg.batch_size, lr=cfg.lr, seed=seed)
+        lsteps = cfg.language_steps or cfg.steps                                        # captioner, VQA, grounder
         gk = dict(temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
         arch = dict(n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd)
         # unconditional + completion
@@ -126,7 +131,7 @@ def run_downstream_comparison(vq_models: dict, train_split: TaskSplit, test_spli
         # captioning
         seed_everything(seed)
         cap = Captioner(CaptionerConfig(len(vocab), D, N, Lmax, **arch))
-        train_captioner(cap, vocab, cv_tr, train_split.captions, text, cfg.steps, **kw)
+        train_captioner(cap, vocab, cv_tr, train_split.captions, text, lsteps, **kw)
         hyps = caption_images(cap, vocab, cv_te[:ns], decode)
         r.update(caption_metrics(hyps, test_split.captions[:ns], metrics=("bleu4", "cider_d")))
         # the image-shuffled control of each language task: the same trained model, every test image given the next
@@ -138,12 +143,12 @@ def run_downstream_comparison(vq_models: dict, train_split: TaskSplit, test_spli
         fc = FusionConfig(text_dim=Dt, code_dim=D, num_positions=N, max_text=Lmax, **arch)
         seed_everything(seed)
         vqa = VQAModel(fc, [a for _, _, a in train_split.qa])
-        train_vqa(vqa, cv_tr, train_split.qa, text, cfg.steps, **kw)
+        train_vqa(vqa, cv_tr, train_split.qa, text, lsteps, **kw)
         r["vqa_acc"] = evaluate_vqa(vqa, cv_te, test_split.qa, text)       # every test question; unseen answers are misses
         r["vqa_acc_shuffled"] = evaluate_vqa(vqa, cv_next, test_split.qa, text)
         seed_everything(seed)
         gr = Grounder(fc, train_split.images.shape[-1])
-        train_grounder(gr, cv_tr, train_split.refs, text, cfg.steps, **kw)
+        train_grounder(gr, cv_tr, train_split.refs, text, lsteps, **kw)
         r["grounding_acc"] = grounding_accuracy(gr, cv_te, test_split.refs, text)
         r["grounding_acc_shuffled"] = grounding_accuracy(gr, cv_next, test_split.refs, text)
         r["seconds"] = time.perf_counter() - t1

@@ -506,6 +506,15 @@ def test_comparison_image_shuffled_controls(monkeypatch):
     assert len(hyps) == 5 and shuf_args[0] == hyps[1:] + hyps[:1] and shuf_args[1] == real_args[1]
     assert (r["bleu4"], r["cider_d"]) == (real["bleu4"], real["cider_d"])
     assert (r["bleu4_shuffled"], r["cider_d_shuffled"]) == (shuf["bleu4"], shuf["cider_d"])
+    # language_steps: the captioner, VQA and grounder train that long, the generators `steps`
+    seen = []
+    for fn in ("train_code_gpt", "train_captioner", "train_vqa", "train_grounder"):
+        orig = getattr(cmp, fn)
+        monkeypatch.setattr(cmp, fn, lambda *a, _f=orig, _n=fn, **k: (seen.append((_n, a[-1])), _f(*a, **k))[1])
+    run_downstream_comparison({"a": vq}, tr, te, cache.get, enc.decode_ids, dataclasses.replace(cfg, language_steps=3),
+                              progress=False)
+    assert sorted(set(seen)) == [("train_captioner", 3), ("train_code_gpt", 2), ("train_grounder", 3), ("train_vqa", 3)]
+    with pytest.raises(ValueError, match="language_steps"): DownstreamConfig(language_steps=0)
     with pytest.raises(ValueError, match="referring expressions"):
         run_downstream_comparison({"a": vq}, tr, dataclasses.replace(te, refs=[]), cache.get, enc.decode_ids, cfg,
                                   progress=False)

@@ -102,6 +102,7 @@ BAD = [("toy_codebook", dict(scale="huge"), "scale"), ("toy_codebook", dict(num_
        ("downstream", dict(scale="huge"), "scale"), ("downstream", dict(dataset="cub", data_root="/nonexistent/cub"), "data_root"),
        ("downstream", dict(scale="paper"), "dataset"), ("downstream", dict(task_steps=-2), "task_steps"),
        ("downstream", dict(threads=-1), "threads"), ("downstream", dict(n_train=1), "n_train"),
+       ("downstream", dict(language_steps=-5), "language_steps"),
        ("masked_words", dict(scale="huge"), "scale"), ("masked_words", dict(num_examples=-1), "num_examples"),
        ("masked_words", dict(strict_stem="conv"), "strict_stem"), ("masked_words", dict(probe_stem="conv"), "probe_stem"),
        ("retrieval", dict(dataset="coco"), "data_root"), ("retrieval", dict(probe_steps=-1), "probe_steps"),
