@@ -14,19 +14,8 @@ tc = importlib.util.module_from_spec(spec); spec.loader.exec_module(tc)
 
 
 @pytest.fixture(scope="module")
-def setting(tmp_path_factory):
-    from lgvq.heads import task_split
-    from lgvq.models import ModelConfig, build_model
-    from lgvq.shapes import CaptionedShapes
-    from lgvq.text import get_text_encoder
-    from lgvq.text_cache import TextFeatureCache
-    seed = int(torch.randint(0, 1000, (1,)))
-    torch.manual_seed(seed)
-    vq = build_model(ModelConfig(resolution=32, ch=8, ch_mult=(1, 2, 2), num_res_blocks=1, attn_resolutions=(),
-                                 z_channels=8, embed_dim=8, num_codes=16)).eval()
-    train = task_split(CaptionedShapes(n=20, size=32, seed=seed, split="train"))
-    test = task_split(CaptionedShapes(n=8, size=32, seed=seed, split="test"))
-    cache = TextFeatureCache(get_text_encoder("minilm"), tmp_path_factory.mktemp("text"))
+def setting(toy_downstream):
+    vq, train, test, enc, cache, seed = toy_downstream
     return vq, train, test, cache.get, seed
 
 

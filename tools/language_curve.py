@@ -19,14 +19,15 @@ Usage: python tools/language_curve.py [--variants vqgan vqgan_lg] [--tasks capti
 Measured numbers and commands: the last cell of nbs/experiments/downstream.ipynb.
 """
 import argparse
-import dataclasses
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from curve_setup import add_options, check_options, open_setting, positive  # noqa: E402
+
 TASKS = ("captioning", "vqa", "grounding")
 
 
@@ -123,48 +124,16 @@ def language_curve(vq, train, test, text, decode, tasks, steps: int, every: int,
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--variants", nargs="+", default=["vqgan", "vqgan_lg"])
+    add_options(p, steps=3000, every=500, samples_help="test images captioned at each evaluation")
     p.add_argument("--tasks", nargs="+", default=list(TASKS), help=f"any of {', '.join(TASKS)}")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--every", type=int, default=500)
-    p.add_argument("--n-train", type=int, default=2000, help="training images (the downstream notebook's smoke setting: 2000)")
-    p.add_argument("--samples", type=int, default=200, help="test images captioned at each evaluation")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: DownstreamConfig's)")
-    p.add_argument("--width", type=int, default=64, help="model width (the notebook's smoke setting: 64)")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--scale", default="smoke")
-    p.add_argument("--run-cache", default=str(ROOT / "runs" / "cache"))
-    p.add_argument("--text-cache", default=str(ROOT / ".cache" / "text"))
-    p.add_argument("--json", default=None, help="also write the results to this file")
     a = p.parse_args(argv)
-    for v, n in ((a.steps, "--steps"), (a.every, "--every"), (a.n_train, "--n-train"), (a.samples, "--samples"),
-                 (a.width, "--width"), (a.layers, "--layers"), (a.threads, "--threads")):
-        positive(v, n)
-    if a.every > a.steps: raise ValueError(f"--every: expected at most --steps={a.steps}, got {a.every}")
-    if a.seed < 0: raise ValueError(f"--seed: expected a non-negative int, got {a.seed}")
-    if a.lr is not None: positive(a.lr, "--lr", float)
-    bad = [t for t in a.tasks if t not in TASKS]
-    if bad or len(set(a.tasks)) != len(a.tasks): raise ValueError(f"--tasks: expected distinct names from {TASKS}, got {a.tasks}")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    check_options(a)
+    if any(t not in TASKS for t in a.tasks) or len(set(a.tasks)) != len(a.tasks):
+        raise ValueError(f"--tasks: expected distinct names from {TASKS}, got {a.tasks}")
+    strings = lambda sp: [c for cs in sp.captions for c in cs] + [q for _, q, _ in sp.qa] + [e for _, e, _ in sp.refs]
+    cfg, cfgs, train, test, encoder, cache = open_setting(a, strings)
     import torch
-    torch.set_num_threads(a.threads)
-    from lgvq.comparison import DownstreamConfig
-    from lgvq.config import build_dataset
-    from lgvq.experiments import check_experiment, experiment_config
-    from lgvq.heads import task_split
-    from lgvq.train import build_text, train_cached
-    check_experiment(a.scale, "shapes")
-    cfg = DownstreamConfig(n_layer=a.layers, n_head=4 if a.width % 4 == 0 else 1, n_embd=a.width)
-    if a.lr is not None: cfg = dataclasses.replace(cfg, lr=a.lr)
-    cfgs = {v: experiment_config("shapes", v, a.scale, a.seed, 0, a.text_cache) for v in a.variants}
-    d = cfgs[a.variants[0]].data
-    train = task_split(build_dataset(dataclasses.replace(d, n=max(a.n_train, d.n)), "train", a.seed), a.n_train)
-    test = task_split(build_dataset(d, "val", a.seed))
-    encoder, cache = build_text(cfgs[a.variants[0]].text)
-    cache.get(sorted({c for sp in (train, test) for cs in sp.captions for c in cs} | {q for sp in (train, test) for _, q, _ in sp.qa}
-                     | {e for sp in (train, test) for _, e, _ in sp.refs}))
+    from lgvq.train import train_cached
     report = {"scale": a.scale, "seed": a.seed, "steps": a.steps, "every": a.every, "threads": a.threads, "tasks": a.tasks,
               "downstream_config": vars(cfg), "variants": {}}
     for v, c in cfgs.items():

@@ -24,20 +24,14 @@ only, about 210 ms a step) 0.327 at 8,000 steps, still rising. Bar 0.461 / 0.464
 (200 steps) 0.021 / 0.027. Table and commands: the last cell of nbs/experiments/downstream.ipynb.
 """
 import argparse
-import dataclasses
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def positive(value, name, kind=int):
-    if not isinstance(value, kind) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name}: expected a positive {kind.__name__}, got {value!r}")
-    return value
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from curve_setup import add_options, check_options, open_setting, positive  # noqa: E402
 
 
 def learning_curve(vq, train, test, text, steps: int, every: int, samples: int, seed: int, cfg, progress=print) -> dict:
@@ -93,45 +87,14 @@ def learning_curve(vq, train, test, text, steps: int, every: int, samples: int, 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--variants", nargs="+", default=["vqgan", "vqgan_lg"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=8000)
-    p.add_argument("--every", type=int, default=1000)
-    p.add_argument("--n-train", type=int, default=2000, help="training images (the downstream notebook's smoke setting: 2000)")
-    p.add_argument("--samples", type=int, default=200, help="test prompts judged at each evaluation")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: DownstreamConfig's)")
-    p.add_argument("--width", type=int, default=64, help="CodeGPT width (the notebook's smoke setting: 64)")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--scale", default="smoke")
-    p.add_argument("--run-cache", default=str(ROOT / "runs" / "cache"))
-    p.add_argument("--text-cache", default=str(ROOT / ".cache" / "text"))
-    p.add_argument("--json", default=None, help="also write the results to this file")
+    add_options(p, steps=8000, every=1000, samples_help="test prompts judged at each evaluation")
     p.add_argument("--grid-dir", default=None, help="write each variant's test images, reconstructions and last samples here")
     a = p.parse_args(argv)
-    for v, n in ((a.steps, "--steps"), (a.every, "--every"), (a.n_train, "--n-train"), (a.samples, "--samples"),
-                 (a.width, "--width"), (a.layers, "--layers"), (a.threads, "--threads")):
-        positive(v, n)
-    if a.every > a.steps: raise ValueError(f"--every: expected at most --steps={a.steps}, got {a.every}")
-    if a.seed < 0: raise ValueError(f"--seed: expected a non-negative int, got {a.seed}")
-    if a.lr is not None: positive(a.lr, "--lr", float)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    check_options(a)
+    cfg, cfgs, train, test, encoder, cache = open_setting(a, lambda sp: [c for cs in sp.captions for c in cs])
     import torch
-    torch.set_num_threads(a.threads)
-    from lgvq.comparison import DownstreamConfig
-    from lgvq.config import build_dataset
-    from lgvq.experiments import check_experiment, experiment_config
-    from lgvq.heads import decode_codes, encode_images, save_grid, task_split
-    from lgvq.train import build_text, train_cached
-    check_experiment(a.scale, "shapes")
-    cfg = DownstreamConfig(n_layer=a.layers, n_head=4 if a.width % 4 == 0 else 1, n_embd=a.width)
-    if a.lr is not None: cfg = dataclasses.replace(cfg, lr=a.lr)
-    cfgs = {v: experiment_config("shapes", v, a.scale, a.seed, 0, a.text_cache) for v in a.variants}
-    d = cfgs[a.variants[0]].data
-    train = task_split(build_dataset(dataclasses.replace(d, n=max(a.n_train, d.n)), "train", a.seed), a.n_train)
-    test = task_split(build_dataset(d, "val", a.seed))
-    encoder, cache = build_text(cfgs[a.variants[0]].text)
-    cache.get(sorted({c for split in (train, test) for cs in split.captions for c in cs}))
+    from lgvq.heads import decode_codes, encode_images, save_grid
+    from lgvq.train import train_cached
     report = {"scale": a.scale, "seed": a.seed, "steps": a.steps, "every": a.every, "threads": a.threads,
               "downstream_config": vars(cfg), "variants": {}}
     for v, c in cfgs.items():
