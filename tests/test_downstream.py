@@ -375,8 +375,8 @@ def test_comparison_counts_every_vqa_test_question(monkeypatch):
     cfg = DownstreamConfig(steps=1, batch_size=4, n_layer=1, n_head=2, n_embd=16, n_samples=6, semantic_vq_steps=1)
     res = run_downstream_comparison({"a": vq}, tr, te, TextFeatureCache(enc, tempfile.mkdtemp()).get, enc.decode_ids, cfg,
                                     progress=False)
-    (qa, answers), = seen
-    assert qa == te.qa and any(a not in answers for _, _, a in qa)
+    (qa, answers), (qa_shuffled, _) = seen                                       # the real codes, then the shuffled control
+    assert qa == te.qa and qa_shuffled == te.qa and any(a not in answers for _, _, a in qa)
     assert res["a"]["vqa_acc"] <= sum(a in answers for _, _, a in qa) / len(qa)
 
 
