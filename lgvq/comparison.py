@@ -15,10 +15,10 @@ from .codegpt import CodeGPT, GPTConfig
 from .config import load_config
 from .core import check_int, seed_everything
 from .heads import (Captioner, CaptionerConfig, FusionConfig, Grounder, TaskSplit, TokenVocab, VQAModel, box_accuracy,
-                        caption_images,
-                        checkable_caption, codebook_vectors, complete, decode_codes, encode_images, evaluate_vqa,
-                        foreground_iou, generate_from_captions, grounding_accuracy, save_grid, semantic_onehot, semantic_vq,
-                        text_features_prefix, train_captioner, train_code_gpt, train_grounder, train_semantic_vq, train_vqa)
+                        caption_images, checkable_caption, codebook_vectors, complete, decode_codes, encode_images,
+                        evaluate_vqa, foreground_iou, generate_from_captions, grounding_accuracy, save_grid, semantic_onehot,
+                        semantic_vq, text_features_prefix, train_captioner, train_code_gpt, train_grounder, train_semantic_vq,
+                        train_vqa)
 from .shapes_judge import caption_agreement, fd_shapes
 from .task_metrics import caption_metrics
 from .image_metrics import to_unit
