@@ -64,7 +64,7 @@ SCALES = {
                  overrides=["data.n=48", "data.batch_size=8", "model.ch=16", "model.ch_mult=[1,2]", "model.z_channels=16",
                             "model.embed_dim=16", "model.num_codes=32", "loss.disc_start=1", "loss.disc_ndf=8",
                             "guide.width=32"]),
-    "smoke": dict(steps=4500, probe_steps=1500, n_probe=1000, n_val=256, seeds=5,   # the converged operating point:
+    "smoke": dict(steps=6000, probe_steps=1500, n_probe=1000, n_val=256, seeds=5,   # the converged operating point:
                   # 4x the configs' learning rate, no discriminator, a 64-wide guide (nbs/experiments/convergence)
                   overrides=["data.n=2000", "model.ch=16", "model.z_channels=32", "model.embed_dim=32",
                              "model.num_codes=128", "optim.base_lr=8e-05", "loss.disc_start=1000000000",

@@ -1,6 +1,6 @@
 """What does a smaller model buy `make figures`? Training steps per second of the smoke-scale models at other sizes.
 
-`make figures` at smoke scale trains dozens of VQ-GANs for 4,500 steps (lgvq.experiments.SCALES), and the guided ones
+`make figures` at smoke scale trains dozens of VQ-GANs for 6,000 steps (lgvq.experiments.SCALES), and the guided ones
 (VQ-GAN+LG) cost about twice a plain one. Issue 15 asks whether a smaller network could bring the job within its time
 budget. This tool times the training step of each variant (the experiments' config at `--scale`, through
 lgvq.train.Trainer, the same code path as `make figures`) with the image network's base width `model.ch` and the
