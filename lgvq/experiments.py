@@ -360,7 +360,7 @@ def write_results(figures: Path, summaries: list[dict], scale: str, wall: float 
         try: d = json.loads((figures / f"{stem}.json").read_text())
         except (OSError, ValueError): return "—"
         if not isinstance(d, dict) or not {"scale", "steps", "seeds"} & set(d): return "—"
-        sd = d.get("seeds")
+        sd = d.get("seeds", [d["seed"]] if isinstance(d.get("seed"), int) else None)      # a one-seed study names its seed
         return ", ".join(str(v) for v in (d.get("scale", "?"), d.get("steps", "?"), len(sd) if isinstance(sd, list) else "?"))
     status = {x["name"]: x for x in summaries}
     for stem in sorted(set(sections) | ran, key=lambda n: (rank.get(n, len(rank)), n)):
