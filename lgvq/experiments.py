@@ -137,8 +137,8 @@ def experiment_setup(scale: str, dataset: str = "shapes", data_root: str = "", *
     if not isinstance(out_dir, (str, os.PathLike)): raise ValueError(f"out_dir: expected a folder path, got {type(out_dir).__name__}")
     out = Path(out_dir).expanduser().resolve(); out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(seed, seed + num_seeds))
-    banner = (f"scale={scale} dataset={dataset} seeds={seeds} steps={steps} probe_steps={probe_steps}, {st['n_val']} validation "
-              f"images, {torch.get_num_threads()} CPU thread(s) -> {out}")
+    banner = (f"scale={scale} dataset={dataset} seeds={seeds} steps={steps} probe_steps={probe_steps}, at most {st['n_val']} "
+              f"validation images (fewer where the split is smaller), {torch.get_num_threads()} CPU thread(s) -> {out}")
     return SimpleNamespace(settings=st, seed=seed, seeds=seeds, num_seeds=num_seeds, steps=steps, probe_steps=probe_steps,
                            n_val=st["n_val"], n_probe=st["n_probe"], out=out, banner=banner,
                            t_start=time.perf_counter(), t_cpu=time.process_time())
