@@ -329,8 +329,10 @@ def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_step
 # %% ../nbs/11_experiments.ipynb #731fb968
 def write_results(figures: Path, summaries: list[dict], scale: str, wall: float | None = None, jobs: int = 1):
     "Assemble figures/RESULTS.md from the notebooks' <name>.md files and the run summaries."
+    check_choice(scale, "scale", tuple(SCALES))
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    ran = {x["name"] for x in summaries}
+    status = {x["name"]: x for x in summaries}
+    ran = set(status)
     sections = {p.stem: p for p in figures.glob("*.md") if p.name != "RESULTS.md"}
     total = (f" The {len(summaries)} notebook(s) of this run together: {wall:.0f} s of wall time ({wall / 60:.1f} min), {jobs} at a time"
              + (", after the shared runs were prepared in parallel" if jobs > 1 else "") + "; a notebook's own time "
@@ -362,7 +364,6 @@ def write_results(figures: Path, summaries: list[dict], scale: str, wall: float 
         if not isinstance(d, dict) or not {"scale", "steps", "seeds"} & set(d): return "—"
         sd = d.get("seeds", [d["seed"]] if isinstance(d.get("seed"), int) else None)      # a one-seed study names its seed
         return ", ".join(str(v) for v in (d.get("scale", "?"), d.get("steps", "?"), len(sd) if isinstance(sd, list) else "?"))
-    status = {x["name"]: x for x in summaries}
     for stem in sorted(set(sections) | ran, key=lambda n: (rank.get(n, len(rank)), n)):
         x = status.get(stem)
         st = "kept from an earlier run" if x is None else "ok" if x["ok"] else "FAILED (previous figures kept)"
