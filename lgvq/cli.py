@@ -20,7 +20,7 @@ from .config import TrainConfig, apply_overrides, build_dataset, dataset_caption
 from .core import check_choice, check_int, get_device
 from .downstream import train_downstream
 from .taskconfig import is_downstream_config, load_vq
-from .train import Trainer, build_model, build_text, evaluate, needs_text
+from .train import Trainer, build_model, build_text, evaluate, needs_captions, needs_text
 from .workflow import (check_before_training, check_data, checkpoint_pictures, encode_dataset, format_bad,
                            from_pretrained, reconstruct_files, run_preview, save_codes, save_pretrained, tokenizer_fingerprint)
 
@@ -124,7 +124,7 @@ def _cmd_eval(a):
         _loud_warning("this checkpoint was trained before folder datasets had a held-out split: it trained on every image "
                       f"of {cfg.data.root}, including the {a.split!r} images evaluated now")
     enc = build_text(cfg.text)[0] if needs_text(cfg) else None
-    caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if cfg.vqct.enabled else None
+    caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if needs_captions(cfg) else None
     model, loss = build_model(cfg, enc, caps)
     restore(ck, {"model": model, "loss": loss}, {}, rng=False)
     model.to(get_device(cfg.run.device))

@@ -76,6 +76,8 @@ class GuideConfig:
     mask_slots: str | None = None      # position (one mask vector per slot, released) | shared
     mask_draw: str | None = None       # words (whole words, per caption) | released (per batch, each token)
     mtp_logits: str = "float32"        # float32 (exact) | bfloat16: L_mtp's vocabulary GEMMs on bf16 operands (CPU speed)
+    mtp_vocab: str = "full"            # full (paper, released) | captions: L_mtp's softmax over the training captions'
+                                       #   token ids only (a deviation for speed; nbs/04_losses)
 
 @dataclass
 class VQCTConfig:
@@ -208,6 +210,8 @@ def validate(self: TrainConfig):
             if getattr(g, n) is not None: check_choice(getattr(g, n), f"guide.{n}", choices)
         from lgvq.losses import LOGITS_DTYPES
         check_choice(g.mtp_logits, "guide.mtp_logits", LOGITS_DTYPES)
+        from lgvq.losses import MTP_VOCABS
+        check_choice(g.mtp_vocab, "guide.mtp_vocab", MTP_VOCABS)
     v = self.vqct
     if v.enabled:
         check_int(v.min_count, "vqct.min_count", min=1); check_int(v.layers, "vqct.layers", min=1)

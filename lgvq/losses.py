@@ -18,8 +18,9 @@ from .core import check_choice, check_int, check_number, check_tensor, is_distri
 from .kernels import nearest_code
 
 # %% auto #0
-__all__ = ['STEMS', 'MASK_SLOTS', 'LOGITS_DTYPES', 'RAS_REDUCTIONS', 'RAS_CODES', 'RAS_UNITS', 'MASK_DRAWS', 'VARIANTS',
-           'VisualTokens', 'gsa_loss', 'MaskedTextPredictor', 'ras_loss', 'CodeProjection', 'LanguageGuide']
+__all__ = ['STEMS', 'MASK_SLOTS', 'LOGITS_DTYPES', 'MTP_VOCABS', 'RAS_REDUCTIONS', 'RAS_CODES', 'RAS_UNITS', 'MASK_DRAWS',
+           'VARIANTS', 'VisualTokens', 'gsa_loss', 'MaskedTextPredictor', 'ras_loss', 'CodeProjection', 'LanguageGuide',
+           'caption_token_ids']
 
 # %% ../nbs/04_losses.ipynb #3d637d68
 STEMS = ("linear", "conv3x3")   # how each code enters the transformer: alone (paper, released) | with its 8 neighbours
@@ -117,13 +118,25 @@ def gsa_loss(cls: torch.Tensor, pooled: torch.Tensor, temperature: float = 1.0, 
 # %% ../nbs/04_losses.ipynb #3e2cbbc4
 MASK_SLOTS = ("position", "shared")
 LOGITS_DTYPES = ("float32", "bfloat16")   # the L_mtp vocabulary GEMMs: exact | bf16 operands, fp32 logits
+MTP_VOCABS = ("full", "captions")         # guide.mtp_vocab: the whole token table (paper, released) | the captions' ids
+
+def _check_vocab_ids(vocab_ids, V: int) -> torch.Tensor:
+    "vocab_ids as distinct, sorted token ids in [0, V) on the CPU; ValueError otherwise."
+    check_tensor(vocab_ids, "vocab_ids", ndim=1, dtype=torch.long)
+    ids = vocab_ids.detach().cpu()
+    if int(ids.min()) < 0 or int(ids.max()) >= V:
+        raise ValueError(f"vocab_ids: expected token ids in [0, {V}) (the token table's rows), got ids from "
+                         f"{int(ids.min())} to {int(ids.max())}")
+    ids = ids.unique()                                                      # sorted
+    if len(ids) != len(vocab_ids): raise ValueError(f"vocab_ids: expected distinct ids, got {len(vocab_ids) - len(ids)} repeated")
+    return ids
 
 class MaskedTextPredictor(nn.Module):
     "L_mtp head: masked caption features + visual tokens -> ids of the masked tokens through the frozen token table."
     def __init__(self, text_dim: int, token_embeddings: torch.Tensor, layers: int = 2, heads: int = 8,
                  label_smoothing: float = 0.1, memory_dim: int | None = None, dropout: float = 0.0,
                  width: int | None = None, mask_slots: str = "position", max_length: int = 77,
-                 logits_dtype: str = "float32"):
+                 logits_dtype: str = "float32", vocab_ids: torch.Tensor | None = None):
         super().__init__()
         self.text_dim = check_int(text_dim, "text_dim", min=1)
         self.width = check_int(width if width is not None else text_dim, "width", min=1)
@@ -135,6 +148,9 @@ class MaskedTextPredictor(nn.Module):
         self.max_length = check_int(max_length, "max_length", min=1)
         self.logits_dtype = check_choice(logits_dtype, "logits_dtype", LOGITS_DTYPES)
         V, E = token_embeddings.shape
+        self.table_size = V                                                 # the encoder's whole vocabulary
+        ids = None if vocab_ids is None else _check_vocab_ids(vocab_ids, V)
+        if ids is not None: token_embeddings = token_embeddings[ids.to(token_embeddings.device)]   # (K, E): those rows
         self.in_proj = nn.Identity() if self.width == text_dim else nn.Linear(text_dim, self.width)
         if self.mask_slots == "position":                                   # (max_length, W): one per slot (released)
             self.mask_vector = nn.Parameter(torch.randn(self.max_length, self.width) * 0.01)
@@ -149,7 +165,13 @@ class MaskedTextPredictor(nn.Module):
         self.register_buffer("token_embeddings", token_embeddings.detach(), persistent=False)   # (V, E), frozen
         self.register_buffer("token_embeddings_bf16", token_embeddings.detach().to(torch.bfloat16)  # its bf16 copy
                              if self.logits_dtype == "bfloat16" else None, persistent=False)
-        self.bias = nn.Parameter(torch.zeros(V))
+        self.bias = nn.Parameter(torch.zeros(token_embeddings.shape[0]))     # (V,) or (K,): one per predictable id
+        # the restricted head's ids are persistent: a checkpoint records which token each bias row belongs to
+        self.register_buffer("vocab_ids", None if ids is None else ids.to(token_embeddings.device))
+        slot = None
+        if ids is not None:                                                 # token id -> row of the head (-1: none)
+            slot = torch.full((V,), -1, dtype=torch.long); slot[ids] = torch.arange(len(ids))
+        self.register_buffer("vocab_slot", None if slot is None else slot.to(token_embeddings.device), persistent=False)
 
     def masked_input(self, tokens: torch.Tensor, masked: torch.Tensor) -> torch.Tensor:
         "Decoder input (B, L, W): the text features, with each masked slot replaced by its mask vector."
@@ -166,13 +188,31 @@ class MaskedTextPredictor(nn.Module):
 
     def logits(self, tokens, valid, masked, memory) -> torch.Tensor:
         """(M, V) vocabulary logits at the masked positions only: states @ token_embeddings.T + bias, one fused GEMM
-        (`logits_dtype="bfloat16"`: the GEMM, and its backward, on bf16 operands with fp32 accumulation; fp32 logits)."""
+        (`logits_dtype="bfloat16"`: the GEMM, and its backward, on bf16 operands with fp32 accumulation; fp32 logits).
+        A head built with `vocab_ids` gives (M, K): column k is token `vocab_ids[k]` (`predict` maps back to ids)."""
         states = self.masked_states(tokens, valid, masked, memory)
         if self.logits_dtype == "float32": return F.linear(states, self.token_embeddings, self.bias)
         table = self.token_embeddings_bf16
         if table.dtype != torch.bfloat16:            # a module-wide .float()/.double() converted the copy: redo it once
             table = self.token_embeddings_bf16 = self.token_embeddings.to(torch.bfloat16)
         return F.linear(states.to(torch.bfloat16), table).to(states.dtype) + self.bias
+
+    def predict(self, tokens, valid, masked, memory) -> torch.Tensor:
+        "(M,) long: the token id the head ranks first at each masked position (an id of `vocab_ids` when restricted)."
+        top = self.logits(tokens, valid, masked, memory).argmax(-1)
+        return top if self.vocab_ids is None else self.vocab_ids[top]
+
+    def rows(self, ids: torch.Tensor) -> torch.Tensor:
+        "The head's row (logit column) of each token id: the ids themselves, or their places in `vocab_ids`."
+        if self.vocab_ids is None: return ids
+        inside = (ids >= 0) & (ids < self.table_size)
+        k = torch.where(inside, self.vocab_slot[ids.clamp(0, self.table_size - 1)], -1)
+        if bool((k < 0).any()):                                             # one host sync per step
+            miss = sorted(set(ids[k < 0].tolist()))
+            raise ValueError(f"targets: expected token ids of the head's vocabulary ({len(self.vocab_ids)} ids, `vocab_ids`),"
+                             f" got {len(miss)} outside it (ids {miss[:5]}); build the head from captions that contain "
+                             "these words, or with vocab_ids=None (the whole table)")
+        return k
 
     def forward(self, tokens: torch.Tensor, valid: torch.Tensor, masked: torch.Tensor, targets: torch.Tensor,
                 memory: torch.Tensor) -> torch.Tensor:
@@ -184,8 +224,16 @@ class MaskedTextPredictor(nn.Module):
         check_tensor(targets, "targets", shape=(B, L), dtype=torch.long)
         check_tensor(memory, "memory", ndim=3, shape=(B, None, None), dtype="floating")
         if not masked.any(): return tokens.new_zeros(())         # nothing to predict (no caption has a word)
-        return F.cross_entropy(self.logits(tokens, valid, masked, memory), targets[masked],
+        return F.cross_entropy(self.logits(tokens, valid, masked, memory), self.rows(targets[masked]),
                                label_smoothing=self.label_smoothing)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        theirs, mine = state_dict.get(prefix + "vocab_ids"), self.vocab_ids
+        if mine is not None and theirs is not None and not torch.equal(theirs.cpu(), mine.cpu()):
+            raise ValueError(f"state_dict: expected an L_mtp head over this head's {len(mine)} token ids (vocab_ids), got one "
+                             f"over {len(theirs)} {'other ' if len(theirs) == len(mine) else ''}ids: build the model from "
+                             "the captions it was trained on")
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 # %% ../nbs/04_losses.ipynb #304ee642
 RAS_REDUCTIONS = ("mean", "sum", "released")
@@ -267,7 +315,7 @@ class LanguageGuide(nn.Module):
                  mtp_width: int | None = None, variant: str = "lgvq", ras_codes: str | None = None,
                  ras_reduction: str | None = None, ras_units: str | None = None, mask_slots: str | None = None,
                  mask_draw: str | None = None, max_length: int | None = None, mtp_logits: str = "float32",
-                 stem: str = "linear"):
+                 stem: str = "linear", mtp_vocab: torch.Tensor | None = None):
         super().__init__()
         TextEncoder = _text_types()[0]
         self._encoder = None
@@ -314,12 +362,13 @@ class LanguageGuide(nn.Module):
             self.mtp = MaskedTextPredictor(self.text_dim, token_embeddings, layers=mtp_layers, heads=heads,
                                            label_smoothing=label_smoothing, width=mtp_width if mtp_width else width,
                                            mask_slots=self.mask_slots, max_length=self.max_length,
-                                           logits_dtype=mtp_logits)
+                                           logits_dtype=mtp_logits, vocab_ids=mtp_vocab)
 
     def extra_repr(self):
         sw = ", ".join(f"{k}={getattr(self, k)!r}" for k in _SWITCHES)
         stem = "" if self.visual.stem == "linear" else f", stem={self.visual.stem!r}"
-        return f"w_gsa={self.w_gsa}, w_mtp={self.w_mtp}, w_ras={self.w_ras}, text_dim={self.text_dim}, variant={self.variant!r}, {sw}{stem}"
+        voc = "" if self.mtp is None or self.mtp.vocab_ids is None else f", mtp_vocab={len(self.mtp.vocab_ids)} ids"
+        return f"w_gsa={self.w_gsa}, w_mtp={self.w_mtp}, w_ras={self.w_ras}, text_dim={self.text_dim}, variant={self.variant!r}, {sw}{stem}{voc}"
 
 # %% ../nbs/04_losses.ipynb #f4bcfe9c
 @patch
@@ -402,3 +451,16 @@ def verify_finite(self: LanguageGuide):
     "Run the check the last deferred forward queued: ValueError naming the non-finite tensor; a no-op when none is queued."
     pending, self._pending_finite = getattr(self, "_pending_finite", None), None
     if pending is not None: _check_finite(pending[1], pending[0])
+
+# %% ../nbs/04_losses.ipynb #4e577b1b
+def caption_token_ids(encoder, captions) -> torch.Tensor:
+    "(K,) long: the distinct token ids, sorted, of `captions` as `encoder` (an lgvq TextEncoder) tokenises them."
+    if not hasattr(encoder, "tokenize"): raise ValueError(f"encoder: expected an lgvq TextEncoder, got {type(encoder).__name__}")
+    if isinstance(captions, str) or not isinstance(captions, (list, tuple)) or not captions:
+        raise ValueError(f"captions: expected a non-empty list of captions, got {type(captions).__name__} "
+                         f"{'of length 0' if isinstance(captions, (list, tuple)) else ''}".strip())
+    bad = next((c for c in captions if not isinstance(c, str)), None)
+    if bad is not None: raise ValueError(f"captions: expected strings, got a {type(bad).__name__}: {bad!r}")
+    ids = {i for t in encoder.tokenize(list(dict.fromkeys(captions))) for i in t.ids}
+    return torch.tensor(sorted(ids), dtype=torch.long)
+

@@ -74,7 +74,7 @@ def _recalled(head, tf, vt, k: int, gen) -> tuple[torch.Tensor, torch.Tensor]:
     from lgvq.text import mask_words
     mw = mask_words(tf, num_words=k, generator=gen)
     if not mw.masked.any(): return mw.word_masked, torch.zeros_like(mw.word_masked)
-    pred = head.mtp.logits(masked_text(head, tf, mw.masked), tf.mask, mw.masked, vt).argmax(-1)   # (M,)
+    pred = head.mtp.predict(masked_text(head, tf, mw.masked), tf.mask, mw.masked, vt)   # (M,) token ids
     ok_tok = torch.zeros_like(tf.ids, dtype=torch.bool)
     ok_tok[mw.masked] = pred == tf.ids[mw.masked]
     wi = tf.word_index.clamp(min=0)

@@ -25,7 +25,7 @@ from .data import COCOQA, CaptionedImages, RefCOCO, collate
 from .shapes import CaptionedShapes
 from .heads import codebook_vectors, encode_images, task_split
 from .image_metrics import FID_WEIGHTS_ENV, FID_WEIGHTS_FILE, FID_WEIGHTS_URL
-from .train import build_model, build_text, needs_text, train_cached
+from .train import build_model, build_text, needs_captions, needs_text, train_cached
 from .workflow import load_codes, tokenizer_fingerprint
 
 # %% auto #0
@@ -277,7 +277,7 @@ def load_vq(checkpoint) -> nn.Module:
     ck = load_checkpoint(checkpoint)
     cfg = TrainConfig.from_dict(ck["state"]["config"])
     enc = build_text(cfg.text)[0] if needs_text(cfg) else None
-    caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if cfg.vqct.enabled else None
+    caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if needs_captions(cfg) else None
     model, loss = build_model(cfg, enc, caps)
     restore(ck, {"model": model, "loss": loss}, {}, rng=False)
     return model.eval().requires_grad_(False)

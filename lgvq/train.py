@@ -24,8 +24,8 @@ from .objectives import adam
 
 # %% auto #0
 __all__ = ['GUIDE_SEED_OFFSET', 'RUN_CACHE_VERSION', 'ShardedBatchSampler', 'build_text', 'build_quantizer_vqct',
-           'guide_switches', 'build_model', 'needs_text', 'average_gradients', 'Trainer', 'evaluate', 'config_hash',
-           'run_lock', 'cached_run_name', 'train_cached']
+           'guide_switches', 'build_model', 'needs_text', 'needs_captions', 'average_gradients', 'Trainer', 'evaluate',
+           'config_hash', 'run_lock', 'cached_run_name', 'train_cached']
 
 # %% ../nbs/09_train.ipynb #6565aa0c
 class ShardedBatchSampler:
@@ -100,14 +100,19 @@ def build_model(cfg: TrainConfig, encoder=None, captions=None):
     mcfg = model_config(cfg)
     guide = None
     if cfg.guide.enabled:
-        from lgvq.losses import LanguageGuide
+        from lgvq.losses import LanguageGuide, caption_token_ids
         g = cfg.guide
         if encoder is None: raise ValueError("encoder: guide.enabled needs the text encoder, got None")
+        vocab = None
+        if g.mtp_vocab == "captions" and g.w_mtp > 0:
+            if not captions: raise ValueError("captions: guide.mtp_vocab=captions needs the training captions, got none")
+            vocab = caption_token_ids(encoder, list(captions))
         with torch.random.fork_rng(devices=[]):      # the guide's own random stream: the global one is left untouched,
             torch.manual_seed((torch.initial_seed() + GUIDE_SEED_OFFSET) % 2 ** 63)   # so the autoencoder starts as unguided
             guide = LanguageGuide(mcfg.embed_dim, encoder, g.w_gsa, g.w_mtp, g.w_ras, layers=g.layers, heads=g.heads,
                                   mtp_layers=g.mtp_layers, temperature=g.temperature, mask_ratio=tuple(g.mask_ratio),
-                                  grid=(mcfg.latent_size, mcfg.latent_size), width=g.width, **guide_switches(g))
+                                  grid=(mcfg.latent_size, mcfg.latent_size), width=g.width, mtp_vocab=vocab,
+                                  **guide_switches(g))
     l = cfg.loss
     if l.kind == "vqvae":
         model, loss = O.vqvae(mcfg, guide, codebook_weight=l.codebook_weight)
@@ -120,6 +125,10 @@ def build_model(cfg: TrainConfig, encoder=None, captions=None):
     return model, loss
 
 def needs_text(cfg: TrainConfig) -> bool: return cfg.guide.enabled or cfg.vqct.enabled
+
+def needs_captions(cfg: TrainConfig) -> bool:
+    "Does build_model need the training captions (VQCT's vocabulary, or L_mtp over the captions' token ids)?"
+    return cfg.vqct.enabled or (cfg.guide.enabled and cfg.guide.mtp_vocab == "captions" and cfg.guide.w_mtp > 0)
 
 # %% ../nbs/09_train.ipynb #00c4babb
 def _setup_distributed(device: str):
@@ -162,7 +171,7 @@ class Trainer:
             self.cache = cache
             self._fill_cache()
         seed_everything(cfg.run.seed)
-        captions = dataset_captions(self.dataset) if cfg.vqct.enabled else None
+        captions = dataset_captions(self.dataset) if needs_captions(cfg) else None
         self.model, self.loss = build_model(cfg, self.encoder, captions)
         self.model.to(self.device); self.loss.to(self.device)
         o = cfg.optim
@@ -372,6 +381,7 @@ def config_hash(cfg: TrainConfig) -> str:
         d[part] = {k: v for k, v in d[part].items() if k != "cache_dir"}
     if d["data"]["dataset"] != "folder": d["data"].pop("val_fraction")    # no effect elsewhere: earlier cache keys stay valid
     if d["guide"].get("mtp_logits") == "float32": d["guide"].pop("mtp_logits")  # the exact default: keys made before it stay
+    if d["guide"].get("mtp_vocab") == "full": d["guide"].pop("mtp_vocab")          # the paper's default: likewise
     if d["optim"].get("fused") is False: d["optim"].pop("fused")      # torch's default Adam: how runs before the switch trained
     if not d["vqct"]["enabled"] or d["vqct"].get("vocabulary") == "captions":   # keys made before the switch stay
         for k in ("vocabulary", "num_adjectives", "num_nouns"): d["vqct"].pop(k, None)
@@ -418,7 +428,7 @@ def _train_cached(cfg: TrainConfig, progress: bool):
     done = [c for c in ckpts if json.loads((c / "state.json").read_text())["step"] == cfg.optim.steps]
     if done:
         enc = build_text(cfg.text)[0] if needs_text(cfg) else None
-        caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if cfg.vqct.enabled else None
+        caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if needs_captions(cfg) else None
         model, loss = build_model(cfg, enc, caps)
         restore(load_checkpoint(done[-1]), {"model": model, "loss": loss}, {}, rng=False)
         return model.eval(), loss, done[-1]
