@@ -5,13 +5,15 @@ lgvq.transfer is available). Ratios to VQ-GAN, measured side by side in one proc
 
 Two more guided rows measure lgvq's guide before the fidelity fix (L_ras on the visual tokens, one shared mask vector)
 and the released-code variant, side by side with the default; one more runs L_mtp's vocabulary GEMMs in bf16
-(guide.mtp_logits=bfloat16).
+(guide.mtp_logits=bfloat16) over the whole vocabulary. The CPU-scale configs run L_mtp's softmax over the training
+captions' token ids only (guide.mtp_vocab=captions, a deviation for speed; nbs/04_losses) with a 64-wide guide; the
+smoke and paper scales over the whole vocabulary, as the paper does. One row runs the other vocabulary, side by side.
 
 Two rows measure the plain and the guided step with torch's fused Adam (optim.fused=true), side by side with the
 default. A second table times two parts alone: one Adam step, fused and per tensor; and L_mtp's vocabulary GEMMs
 (forward, cross entropy, backward) as lgvq runs them, F.linear(states, table, bias), and transposed,
-(table @ states.T + bias).T — the same sums, measured as an alternative layout. At CPU scale one more row runs the guide 64 wide (the smoke
-scale's width): a smaller model, for what a narrower guide buys, not a faster version of the same step.
+(table @ states.T + bias).T — the same sums, measured as an alternative layout. At CPU scale one more row runs the guided
+step as the config was before 2026-12-06 (a 128-wide guide over the whole vocabulary), for the before/after.
 
 Two rows bound what any exact L_mtp costs: the plain VQ-GAN step plus the vocabulary GEMMs alone (the forward
 states @ table.T of the guided step's own M masked tokens and its input-gradient GEMM, fp32 and bf16) — the floor of the
@@ -267,6 +269,12 @@ def profile_step(lg, b, plain, steps, paper, smoke=False):
            body + "\n\nTop functions by own time:\n\n" + top, notes)
 
 
+FULL_ROW = "VQ-GAN+LG, the paper's L_mtp over the whole vocabulary (guide.mtp_vocab=full)"
+CAPTIONS_ROW = "VQ-GAN+LG, L_mtp over the captions' token ids (guide.mtp_vocab=captions)"
+BF16_ROW = "VQ-GAN+LG, the whole vocabulary's GEMMs in bf16 (guide.mtp_vocab=full, guide.mtp_logits=bfloat16)"
+BEFORE_ROW = "VQ-GAN+LG as configured before 2026-12-06: a 128-wide guide, the whole vocabulary (guide.width=128, guide.mtp_vocab=full)"
+
+
 def main(batch=16, repeats=15, profile=False, paper=False, only_profile=False, smoke=False, threads=0, compile_=False):
     if paper and smoke: raise ValueError("smoke: expected --paper or --smoke, not both")
     if threads: torch.set_num_threads(threads)
@@ -290,16 +298,18 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
                 mk("shapes_vqgan_lg.yaml", ["guide.ras_codes=visual", "guide.mask_slots=shared", f"run.out_dir={tmp}/lg_before"]),
             "VQ-GAN+LG, released variant (guide.variant=released)":
                 mk("shapes_vqgan_lg.yaml", ["guide.variant=released", f"run.out_dir={tmp}/lg_released"]),
-            "VQ-GAN+LG, L_mtp vocabulary GEMMs in bf16 (guide.mtp_logits=bfloat16)":
-                mk("shapes_vqgan_lg.yaml", ["guide.mtp_logits=bfloat16", f"run.out_dir={tmp}/lg_bf16"]),
+            # the other L_mtp vocabulary: the whole one where the config uses the captions' ids (CPU scale), and back
+            (CAPTIONS_ROW if smoke or paper else FULL_ROW):
+                mk("shapes_vqgan_lg.yaml", [f"guide.mtp_vocab={'captions' if smoke or paper else 'full'}",
+                                            f"run.out_dir={tmp}/lg_vocab"]),
+            BF16_ROW: mk("shapes_vqgan_lg.yaml", ["guide.mtp_vocab=full", "guide.mtp_logits=bfloat16", f"run.out_dir={tmp}/lg_bf16"]),
             # torch's fused Adam, side by side with the default
             "VQ-GAN, fused Adam (optim.fused=true)":
                 mk("shapes_vqgan.yaml", ["optim.fused=true", f"run.out_dir={tmp}/plain_fused"]),
             "VQ-GAN+LG, fused Adam (optim.fused=true)":
                 mk("shapes_vqgan_lg.yaml", ["optim.fused=true", f"run.out_dir={tmp}/lg_fused"])}
     if not smoke and not paper:                        # the guide as narrow as the smoke scale's (a different model)
-        runs["VQ-GAN+LG, a 64-wide guide (guide.width=64, the smoke scale's width)"] = \
-            mk("shapes_vqgan_lg.yaml", ["guide.width=64", f"run.out_dir={tmp}/lg_w64"])
+        runs[BEFORE_ROW] = mk("shapes_vqgan_lg.yaml", ["guide.width=128", "guide.mtp_vocab=full", f"run.out_dir={tmp}/lg_before_cfg"])
     try:
         import lgvq.transfer  # noqa: F401
         runs["VQ-GAN+VQCT"] = mk("shapes_vqgan_vqct.yaml")
@@ -311,10 +321,11 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
     fns = {name: (lambda tr=tr: tr.train_step(b)) for name, tr in runs.items()}
     if not smoke:                                      # its discriminator pass needs the discriminator on
         fns["VQ-GAN+LG as originally designed"] = lambda: original_step(lg, b)
+    full = runs[BF16_ROW]                              # a head over the whole vocabulary (its bf16 copy aside)
     M = masked_count(lg, b)
     plain_step = fns["VQ-GAN"]
     for bf16 in (False, True):
-        g = vocab_gemms(lg.model.guide.mtp, M, bf16)
+        g = vocab_gemms(full.model.guide.mtp, M, bf16)
         fns[f"VQ-GAN + the L_mtp vocabulary GEMMs alone ({'bf16' if bf16 else 'fp32'}, M={M}): the floor"] = \
             lambda g=g: (plain_step(), g())
     guide_fb, guide_flops, gemm, gemm_flops = guide_alone(lg, b)
@@ -327,7 +338,7 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
             fns[name] = lambda tr=tr: tr.train_step(b)
     times = interleaved(fns, repeats)
     alone = interleaved({"guide": guide_fb, "gemm": gemm}, max(repeats, 20))
-    parts(lg, runs["VQ-GAN"], M, max(repeats, 20))
+    parts(full, runs["VQ-GAN"], M, max(repeats, 20))
     base = times["VQ-GAN"]
     rows = [[n, f"{t * 1e3:.1f}", f"{t / base:.2f}x"] for n, t in times.items()]
     body = table(["configuration", "ms / step", "ratio to VQ-GAN"], rows)
@@ -342,19 +353,28 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
              f"configurations (one step of each per round). Load average at the end: {load[0]:.2f}, {load[1]:.2f}, "
              f"{load[2]:.2f} (2 cores shared with other sessions).",
              f"LG with cache <= {1.15 if paper else 1.3}x: {'met' if r_lg <= (1.15 if paper else 1.3) else 'NOT met'} ({r_lg:.2f}x); "
-             f"with the L_mtp vocabulary in bf16: {times['VQ-GAN+LG, L_mtp vocabulary GEMMs in bf16 (guide.mtp_logits=bfloat16)'] / base:.2f}x."]
+             f"with the whole vocabulary's GEMMs in bf16: {times[BF16_ROW] / base:.2f}x."]
     plain_fused = times["VQ-GAN, fused Adam (optim.fused=true)"]
     notes.append(f"With the fused Adam: VQ-GAN+LG / VQ-GAN = {times['VQ-GAN+LG, fused Adam (optim.fused=true)'] / plain_fused:.2f}x, "
                  f"the plain step {plain_fused / base:.2f}x and the guided step "
                  f"{times['VQ-GAN+LG, fused Adam (optim.fused=true)'] / times['VQ-GAN+LG (cached text)']:.2f}x as long as "
                  f"with torch's default Adam.")
-    w64 = "VQ-GAN+LG, a 64-wide guide (guide.width=64, the smoke scale's width)"
-    if w64 in times:
-        notes.append(f"A 64-wide guide (the smoke scale's; a different, smaller model, not a faster step): "
-                     f"{times[w64] / base:.2f}x.")
+    voc = lg.model.guide.mtp.token_embeddings.shape[0]
+    V = full.model.guide.mtp.token_embeddings.shape[0]
+    if FULL_ROW in times:
+        notes.append(f"The configs' L_mtp over the training captions' {voc} token ids (guide.mtp_vocab=captions, a deviation "
+                     f"from the paper and the released code for speed; nbs/04_losses): {r_lg:.2f}x; the paper's, over all "
+                     f"{V:,} ids: {times[FULL_ROW] / base:.2f}x.")
+    if CAPTIONS_ROW in times:
+        K = runs[CAPTIONS_ROW].model.guide.mtp.token_embeddings.shape[0]
+        notes.append(f"This scale keeps the paper's L_mtp over all {V:,} ids ({r_lg:.2f}x); over the training captions' "
+                     f"{K} token ids (guide.mtp_vocab=captions, the CPU configs' default): {times[CAPTIONS_ROW] / base:.2f}x.")
+    if BEFORE_ROW in times:
+        notes.append(f"As the CPU config was before 2026-12-06 (a 128-wide guide, the whole vocabulary): "
+                     f"{times[BEFORE_ROW] / base:.2f}x.")
     floor = times[f"VQ-GAN + the L_mtp vocabulary GEMMs alone (fp32, M={M}): the floor"] / base
     notes.append(f"The floor: the plain step plus L_mtp's two vocabulary GEMMs alone ({M} masked tokens x "
-                 f"{lg.model.guide.mtp.token_embeddings.shape[1]} x {lg.model.guide.mtp.token_embeddings.shape[0]:,} "
+                 f"{full.model.guide.mtp.token_embeddings.shape[1]} x {V:,} "
                  f"vocabulary, forward and input gradient) is {floor:.2f}x the plain step in fp32: no exact full-vocabulary "
                  f"L_mtp can bring the guided step below it.")
     dec = times["VQ-GAN + the guide's forward and backward alone (detached z_q)"] / base

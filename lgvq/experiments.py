@@ -68,7 +68,8 @@ SCALES = {
                   # 4x the configs' learning rate, no discriminator, a 64-wide guide (nbs/experiments/convergence)
                   overrides=["data.n=2000", "model.ch=16", "model.z_channels=32", "model.embed_dim=32",
                              "model.num_codes=128", "optim.base_lr=8e-05", "loss.disc_start=1000000000",
-                             "loss.disc_ndf=16", "guide.width=64"]),
+                             "loss.disc_ndf=16", "guide.width=64",
+                             "guide.mtp_vocab=full"]),   # the paper's L_mtp (the CPU configs' default: the captions' ids)
     "paper": dict(steps=200000, probe_steps=5000, n_probe=5000, n_val=2000, seeds=3, overrides=["data.batch_size=8"]),
 }
 DATASETS = ("shapes", "cub", "celebahq", "coco", "textcaps")
