@@ -73,8 +73,9 @@ def shapes(fam, lg, vqct=False):
         # training captions' token ids (a deviation from the paper for speed, nbs/04_losses): the guided CPU step
         # 1.28x the plain one against 1.67x with a 128-wide guide over MiniLM's 30,522 ids (bench/RESULTS.md,
         # 2026-12-06). lgvq.experiments' smoke scale sets mtp_vocab back to full, the paper's L_mtp.
-        "guide": {"enabled": lg, "w_gsa": 1e-3, "w_mtp": 1e-2, "w_ras": 1e-4, "heads": 4, "width": 64, "variant": "lgvq",
-                  **({"mtp_vocab": "captions"} if lg else {})},
+        # (the unguided configs keep 128: their guide section is off but in their cache key)
+        "guide": {"enabled": lg, "w_gsa": 1e-3, "w_mtp": 1e-2, "w_ras": 1e-4, "heads": 4, "width": 64 if lg else 128,
+                  "variant": "lgvq", **({"mtp_vocab": "captions"} if lg else {})},
         # the paper's codebook construction (VQCT §3.3): the caption words grown with MiniLM's WordNet adjectives and
         # nouns to model.num_codes // 2 each, as many code vectors as the baseline. The 13 caption words alone: seed 0,
         # smoke scale, 24.8 dB / caption agreement 0.62 against 32.3 / 0.94 with these (nbs/05_transfer)

@@ -167,11 +167,11 @@ class Trainer:
         self.dataset = build_dataset(cfg.data, "train", cfg.run.seed)
         self.encoder = self.cache = None
         if needs_text(cfg): self.encoder, cache = build_text(cfg.text)
+        captions = dataset_captions(self.dataset) if cfg.guide.enabled or needs_captions(cfg) else None
         if cfg.guide.enabled:
             self.cache = cache
-            self._fill_cache()
+            self._fill_cache(captions)
         seed_everything(cfg.run.seed)
-        captions = dataset_captions(self.dataset) if needs_captions(cfg) else None
         self.model, self.loss = build_model(cfg, self.encoder, captions)
         self.model.to(self.device); self.loss.to(self.device)
         o = cfg.optim
@@ -189,9 +189,9 @@ class Trainer:
         if resume: self._resume(resume)
         self.sampler.start(self.epoch, self.sampler.position)
 
-    def _fill_cache(self):
-        "Encode every caption of the dataset once (rank 0 first; the others then read the shards)."
-        caps = dataset_captions(self.dataset)
+    def _fill_cache(self, caps=None):
+        "Encode every caption of the dataset (`caps`, if already listed) once (rank 0 first; the others then read the shards)."
+        caps = dataset_captions(self.dataset) if caps is None else caps
         if self.rank == 0: self.cache.get(caps)
         if is_distributed():
             torch.distributed.barrier()
