@@ -36,9 +36,10 @@ install: $(STAMP)  ## create .venv/ and install lgvq with its dev tools
 SCALE ?= smoke
 JOBS  ?= 0
 SEEDS ?= 0
-figures: $(STAMP)  ## run every experiment notebook (SCALE=tiny|smoke|paper, JOBS=n at a time, 0: auto, SEEDS=n seeds, 0: the notebooks') and write figures/ + figures/RESULTS.md
+RETRAIN ?= 0
+figures: $(STAMP)  ## run every experiment notebook (SCALE=tiny|smoke|paper, JOBS=n at a time, 0: auto, SEEDS=n seeds, 0: the notebooks'; RETRAIN=1: train every run here, not load run_store/) and write figures/ + figures/RESULTS.md
 	@mkdir -p runs figures
-	$(PY) -m lgvq.experiments --scale $(SCALE) --jobs $(JOBS) --seeds $(SEEDS) $(if $(ONLY),--only $(ONLY),)
+	$(if $(filter 1,$(RETRAIN)),LGVQ_RUN_STORE=none ,)$(PY) -m lgvq.experiments --scale $(SCALE) --jobs $(JOBS) --seeds $(SEEDS) $(if $(ONLY),--only $(ONLY),)
 
 # Each check snapshots the files a tool may rewrite, runs it, and fails if anything changed.
 define unchanged

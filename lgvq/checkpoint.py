@@ -134,8 +134,10 @@ def list_checkpoints(out_dir) -> list[Path]:
     return sorted(p for p in out_dir.glob("step_*") if p.is_dir() and (p / "state.json").exists())
 
 # %% ../nbs/08a_checkpoint.ipynb #742d8012
-def load_checkpoint(path) -> dict:
-    "Read a checkpoint folder (or its state.json) -> dict(state, weights, optim, rng_tensors); ValueError if corrupt."
+def load_checkpoint(path, weights_only: bool = False) -> dict:
+    """Read a checkpoint folder (or its state.json) -> dict(state, weights, optim, rng_tensors); ValueError if corrupt.
+    `weights_only`: read and verify the weights alone (`optim` and `rng_tensors` are None): enough to evaluate a model,
+    and all a slim copy of a finished run keeps (lgvq.train.export_run)."""
     from safetensors.torch import load_file
     p = Path(path).expanduser()
     if p.is_file() and p.name == "state.json": p = p.parent
@@ -145,8 +147,10 @@ def load_checkpoint(path) -> dict:
         raise ValueError(f"checkpoint: {str(p / 'state.json')!r} is missing or corrupt ({type(e).__name__}: {e})") from None
     if state.get("format") != CKPT_FORMAT:
         raise ValueError(f"checkpoint: {str(p)!r} has format {state.get('format')!r}, expected {CKPT_FORMAT!r}")
-    out = {"state": state, "path": p}
-    for key, f in [("weights", "weights.safetensors"), ("optim", "optim.safetensors"), ("rng_tensors", "rng.safetensors")]:
+    if not isinstance(weights_only, bool): raise ValueError(f"weights_only: expected a bool, got {weights_only!r}")
+    out = {"state": state, "path": p, "optim": None, "rng_tensors": None}
+    parts = [("weights", "weights.safetensors"), ("optim", "optim.safetensors"), ("rng_tensors", "rng.safetensors")]
+    for key, f in parts[:1] if weights_only else parts:
         fp = p / f
         if not fp.exists(): raise ValueError(f"checkpoint: {str(fp)!r} is missing")
         if state.get("sha1", {}).get(f) != _sha1(fp):
@@ -182,9 +186,15 @@ def restore(ckpt: dict, modules: dict, optimizers: dict, rng: bool = True):
         if opt is None: continue
         meta = ckpt["state"]["optimizers"].get(name)
         if meta is None: raise ValueError(f"checkpoint: no state for optimizer {name!r}")
+        if ckpt.get("optim") is None:
+            raise ValueError(f"checkpoint: no optimizer tensors for {name!r} (read with weights_only=True, or a slim copy): "
+                             "read it with load_checkpoint(path) to resume training")
         opt.load_state_dict(_unflatten_optimizer(ckpt["optim"], meta, name))
         _keep_implementation(opt)
-    if rng: set_rng_state(ckpt["rng_tensors"], ckpt["state"]["rng"])
+    if rng:
+        if ckpt.get("rng_tensors") is None:
+            raise ValueError("checkpoint: no RNG state (read with weights_only=True, or a slim copy): pass rng=False")
+        set_rng_state(ckpt["rng_tensors"], ckpt["state"]["rng"])
 
 # %% ../nbs/08a_checkpoint.ipynb #ce24a8d6
 def git_commit() -> str | None:

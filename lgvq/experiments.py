@@ -23,8 +23,8 @@ __all__ = ['ORDER', 'ON_REQUEST', 'KERNEL_START_TIMEOUT', 'SCALES', 'DATASETS', 
            'USES_SHARED', 'USES_PROBES', 'USES_STRICT', 'PROBES', 'STRICT_STEM', 'experiment_notebooks',
            'run_experiment', 'repo_root', 'check_experiment', 'experiment_config', 'mean_std', 'fmt',
            'experiment_setup', 'paired_comparison', 'fmt_paired', 'claim', 'claims_table', 'cached_probe',
-           'eval_extras', 'probed_run', 'language_results', 'write_results', 'shared_runs', 'prepare_run', 'run_all',
-           'main']
+           'eval_extras', 'probed_run', 'language_results', 'export_run_store', 'write_results', 'shared_runs',
+           'prepare_run', 'run_all', 'main']
 
 # %% ../nbs/11_experiments.ipynb #680ec904
 ORDER = ("toy_codebook", "alignment", "reconstruction", "loss_ablation", "masked_words", "codebook", "retrieval", "downstream")
@@ -226,7 +226,7 @@ def _probe_key(ckpt, **settings) -> str:
 def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe_steps: int, n_probe: int, n_val: int,
                  seed: int, run_cache, strict: bool = False, stem: str = "linear"):
     "(probe head, metrics, (z_val, val captions)) for a frozen model; the head and metrics are reused when cached."
-    from lgvq.train import run_lock
+    from lgvq.train import run_lock, run_store
     for v, n in ((probe_steps, "probe_steps"), (n_probe, "n_probe"), (n_val, "n_val")): check_int(v, n, min=1)
     if not (Path(ckpt) / "state.json").is_file():
         raise ValueError(f"ckpt: expected a checkpoint folder with state.json (from train_cached), got {str(ckpt)!r}")
@@ -240,8 +240,12 @@ def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe
             if not (k == "mtp_logits" and v == "float32") and not (k == "stem" and v == "linear")}
     key = _probe_key(ckpt, probe_steps=probe_steps, n_probe=n_probe, n_val=n_val, seed=seed, metrics=METRICS_VERSION, **same)
     d = Path(run_cache).expanduser() / "probes" / key
+    store = run_store()                                    # a finished probe in the run store is loaded, not trained
     with run_lock(d.with_name(key + ".lock"), f"the probe {key}"):
+        if not _probe_done(d) and store is not None and _probe_done(store / "probes" / key): d = store / "probes" / key
         return _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_probe, n_val, seed, kw)
+
+def _probe_done(d: Path) -> bool: return (d / "metrics.json").exists() and (d / "head.safetensors").exists()
 
 METRICS_VERSION = 2      # 2: masked-word recall by word class, retrieval by image and by content (cached metrics before: 1)
 
@@ -258,7 +262,7 @@ def _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_pro
     from safetensors.torch import load_file, save_file
     from lgvq.probe import fit_probe, language_metrics, quantized_codes
     zv, cv, av = quantized_codes(model, val_ds, n_val)
-    if (d / "metrics.json").exists() and (d / "head.safetensors").exists():
+    if _probe_done(d):
         head = fit_probe(zv[:1], cv[:1], cache, encoder, steps=0, seed=seed, **kw)
         head.load_state_dict(load_file(str(d / "head.safetensors")))
         return head.eval(), json.loads((d / "metrics.json").read_text()), (zv, cv)
@@ -327,6 +331,32 @@ def language_results(dataset: str, scale: str, seeds, steps: int = 0, probe_step
             if s == seeds[0]: examples[name] = (head, zv, cv)
     return results, examples, encoder, cache
 
+# %% ../nbs/11_experiments.ipynb #f86690a0
+def export_run_store(run_cache, store, root=None) -> dict:
+    """Copy every finished run of the run cache `run_cache` slim into `store` (lgvq.train.export_run; `root`: what
+    run.json's paths are made relative to, default the current folder) and every finished probe (head and metrics).
+    Unfinished runs are skipped and listed. Returns dict(runs, probes, skipped, bytes)."""
+    import shutil
+    from lgvq.train import export_run
+    for v, n in ((run_cache, "run_cache"), (store, "store")):
+        if isinstance(v, bool) or not isinstance(v, (str, os.PathLike)):
+            raise ValueError(f"{n}: expected a folder path, got {type(v).__name__} {v!r}"[:200])
+    run_cache, store = Path(run_cache).expanduser(), Path(store).expanduser()
+    if not run_cache.is_dir(): raise ValueError(f"run_cache: expected an existing run cache folder, got {str(run_cache)!r}")
+    if store.resolve() == run_cache.resolve(): raise ValueError(f"store: expected a folder other than run_cache, got {str(store)!r}")
+    out = {"runs": [], "probes": [], "skipped": [], "bytes": 0}
+    for d in sorted(p for p in run_cache.iterdir() if p.is_dir() and (p / "run.json").is_file()):
+        try: out["runs"].append(export_run(d, store, root).name)
+        except ValueError as e:
+            if "expected a finished run" not in str(e): raise
+            out["skipped"].append(d.name)
+    for d in sorted(p for p in (run_cache / "probes").glob("*") if p.is_dir() and _probe_done(p)):
+        (store / "probes" / d.name).mkdir(parents=True, exist_ok=True)
+        for f in ("head.safetensors", "metrics.json"): shutil.copyfile(d / f, store / "probes" / d.name / f)
+        out["probes"].append(d.name)
+    out["bytes"] = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
+    return out
+
 # %% ../nbs/11_experiments.ipynb #731fb968
 def write_results(figures: Path, summaries: list[dict], scale: str, wall: float | None = None, jobs: int = 1):
     "Assemble figures/RESULTS.md from the notebooks' <name>.md files and the run summaries."
@@ -339,6 +369,17 @@ def write_results(figures: Path, summaries: list[dict], scale: str, wall: float 
              + (", after the shared runs were prepared in parallel" if jobs > 1 else "") + "; a notebook's own time "
              "includes waiting for a shared run that another process was training." if wall is not None else "")
     kept = sorted(set(sections) - ran)
+    from lgvq.train import run_store
+    try: store = run_store()
+    except ValueError: store = None                       # a bad $LGVQ_RUN_STORE: the notebooks said so
+    if store is not None:
+        runs_in = sum(1 for p in store.iterdir() if (p / "run.json").is_file())
+        probes_in = sum(1 for p in (store / "probes").glob("*") if p.is_dir())
+        try: where = store.relative_to(repo_root(figures))
+        except ValueError: where = store
+        total += (f" Trained runs and probes were loaded from the run store `{where}/` ({runs_in} runs, {probes_in} probes, "
+                  "exported from a run cache by `python -m lgvq.experiments --export-runs`) where it holds them, and trained "
+                  "on this machine otherwise; `make figures RETRAIN=1` trains every one here.")
     lines = ["# Results", "", f"Assembled by `make figures` (scale={scale}) on {stamp}; this run regenerated "
              f"{', '.join(x['name'] for x in summaries) or 'nothing'}" + (f", and kept {len(kept)} section(s) from earlier runs "
              "(the notebooks table below gives each section's scale, steps and seeds)" if kept else "") + ". Each section below "
@@ -508,7 +549,14 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=0, help="num_seeds of every notebook that has it (default 0: each "
                    "notebook's own, the protocol's 5 for the claims at smoke scale)")
     p.add_argument("--nbs", default="nbs/experiments"); p.add_argument("--figures", default="figures"); p.add_argument("--runs", default="runs")
+    p.add_argument("--export-runs", metavar="STORE", default=None, help="copy the finished runs and probes of RUNS/cache "
+                   "slim into the run store STORE (e.g. run_store) instead of running anything")
     a = p.parse_args(argv)
+    if a.export_runs is not None:
+        r = export_run_store(Path(a.runs) / "cache", a.export_runs, root=Path(a.runs).resolve().parent)
+        print(f"{len(r['runs'])} runs and {len(r['probes'])} probes in {a.export_runs} ({r['bytes'] / 2**20:.1f} MiB)"
+              + (f"; skipped {len(r['skipped'])} unfinished: {', '.join(r['skipped'])}" if r["skipped"] else ""))
+        return
     if a.jobs < 0: p.error(f"--jobs: expected 0 (automatic) or a positive number, got {a.jobs}")
     if a.seeds < 0: p.error(f"--seeds: expected 0 (each notebook's default) or a positive number, got {a.seeds}")
     jobs = a.jobs or (1 if a.scale == "paper" else max(1, min(2, os.cpu_count() or 1)))

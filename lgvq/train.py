@@ -23,9 +23,9 @@ from .core import check_int, get_device, is_distributed, seed_everything
 from .objectives import adam
 
 # %% auto #0
-__all__ = ['GUIDE_SEED_OFFSET', 'RUN_CACHE_VERSION', 'ShardedBatchSampler', 'build_text', 'build_quantizer_vqct',
+__all__ = ['GUIDE_SEED_OFFSET', 'STORE_ENV', 'RUN_CACHE_VERSION', 'ShardedBatchSampler', 'build_text', 'build_quantizer_vqct',
            'guide_switches', 'build_model', 'needs_text', 'needs_captions', 'average_gradients', 'Trainer', 'evaluate',
-           'config_hash', 'run_lock', 'cached_run_name', 'train_cached']
+           'run_store', 'config_hash', 'run_lock', 'cached_run_name', 'train_cached', 'export_run']
 
 # %% ../nbs/09_train.ipynb #6565aa0c
 class ShardedBatchSampler:
@@ -371,6 +371,26 @@ def evaluate(model, dataset, batch_size: int = 64, max_images: int | None = None
     return {"images": count, "psnr": float(torch.cat(psnrs).mean()), "l1": l1 / count,
             "usage": u.fraction, "perplexity": u.perplexity}
 
+# %% ../nbs/09_train.ipynb #79648ba7
+STORE_ENV = "LGVQ_RUN_STORE"       # a run store's folder; "none" or "": none
+
+def run_store(store=None) -> Path | None:
+    """The folder of finished runs `train_cached` loads instead of training, or None. `store`: a folder, or "none" / ""
+    for none; None: $LGVQ_RUN_STORE (likewise), else `run_store/` of the checkout lgvq is imported from, if it exists."""
+    if store is None: store = os.environ.get(STORE_ENV)
+    if store is None:
+        import lgvq
+        p = Path(lgvq.__file__).resolve().parents[1] / "run_store"
+        return p if p.is_dir() else None
+    if isinstance(store, bool) or not isinstance(store, (str, os.PathLike)):
+        raise ValueError(f"store: expected a folder path, or 'none', got {type(store).__name__} {store!r}"[:200])
+    if str(store).strip().lower() in ("", "none"): return None
+    p = Path(store).expanduser()
+    if not p.is_dir():
+        raise ValueError(f"store: expected an existing folder of finished runs (see export_run; ${STORE_ENV}=none for "
+                         f"none), got {str(p)!r}")
+    return p.resolve()
+
 # %% ../nbs/09_train.ipynb #03d6fcae
 def config_hash(cfg: TrainConfig) -> str:
     "sha1 of the result-relevant part of a config (the run section's bookkeeping fields excluded)."
@@ -414,24 +434,67 @@ def cached_run_name(cfg: TrainConfig) -> str:
     if not isinstance(cfg, TrainConfig): raise ValueError(f"cfg: expected a TrainConfig, got {type(cfg).__name__}")
     return f"{cfg.run.name}-{config_hash(cfg)[:12]}-v{RUN_CACHE_VERSION}"
 
-def train_cached(cfg: TrainConfig, cache_root="runs/cache", progress: bool = True):
-    """Train `cfg` once (keyed by `cached_run_name`) and return `(model, loss, checkpoint_path)`; reuse a finished run.
-    Runs cached by an older version of the code (another RUN_CACHE_VERSION) are not reused."""
+def train_cached(cfg: TrainConfig, cache_root="runs/cache", progress: bool = True, store=None):
+    """Train `cfg` once (keyed by `cached_run_name`) and return `(model, loss, checkpoint_path)`; reuse a finished run:
+    the cache's, else the run store's (`run_store(store)`: loaded, never trained into). Runs cached by an older
+    version of the code (another RUN_CACHE_VERSION) are not reused."""
     if not isinstance(cfg, TrainConfig): raise ValueError(f"cfg: expected a TrainConfig, got {type(cfg).__name__}")
+    store = run_store(store)
     cfg = copy.deepcopy(cfg)
     cfg.run.out_dir = str(Path(cache_root).expanduser() / cached_run_name(cfg))
     with run_lock(cfg.run.out_dir + ".lock", f"training {Path(cfg.run.out_dir).name}"):
-        return _train_cached(cfg, progress)
+        return _train_cached(cfg, progress, store)
 
-def _train_cached(cfg: TrainConfig, progress: bool):
+def _finished(run_dir, steps: int) -> list[Path]:
+    "The checkpoints of the run folder `run_dir` at step `steps` (a finished run has one)."
+    return [c for c in list_checkpoints(Path(run_dir) / "checkpoints")
+            if json.loads((c / "state.json").read_text())["step"] == steps]
+
+def _train_cached(cfg: TrainConfig, progress: bool, store: Path | None = None):
     ckpts = list_checkpoints(Path(cfg.run.out_dir) / "checkpoints")
-    done = [c for c in ckpts if json.loads((c / "state.json").read_text())["step"] == cfg.optim.steps]
+    done = _finished(cfg.run.out_dir, cfg.optim.steps)
+    if not done and store is not None: done = _finished(store / Path(cfg.run.out_dir).name, cfg.optim.steps)
     if done:
         enc = build_text(cfg.text)[0] if needs_text(cfg) else None
         caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if needs_captions(cfg) else None
         model, loss = build_model(cfg, enc, caps)
-        restore(load_checkpoint(done[-1]), {"model": model, "loss": loss}, {}, rng=False)
+        restore(load_checkpoint(done[-1], weights_only=True), {"model": model, "loss": loss}, {}, rng=False)
         return model.eval(), loss, done[-1]
     trainer = Trainer(cfg, resume=bool(ckpts), progress=progress)
     trainer.fit()
     return trainer.model.eval(), trainer.loss, list_checkpoints(Path(cfg.run.out_dir) / "checkpoints")[-1]
+
+# %% ../nbs/09_train.ipynb #5b1cd800
+def _relative_paths(x, root: Path):
+    "`x` (run.json's contents) with every absolute path string under `root` made relative to it, other absolute paths cut to their name."
+    if isinstance(x, dict): return {k: _relative_paths(v, root) for k, v in x.items()}
+    if isinstance(x, list): return [_relative_paths(v, root) for v in x]
+    if isinstance(x, str) and os.path.isabs(x):
+        p = Path(x)
+        return str(p.relative_to(root)) if p.is_relative_to(root) else p.name
+    return x
+
+def export_run(run_dir, store, root=None) -> Path:
+    """Copy the finished run folder `run_dir` (a run cache's `<name>-<hash>-v<version>`) slim into `store`: its newest
+    checkpoint's weights.safetensors and state.json, its log.jsonl, and its run.json with absolute paths under `root`
+    (default: the current folder) made relative. Returns the copy's folder. Overwrites an earlier copy of the same run."""
+    import shutil
+    from lgvq.core import atomic_path
+    run_dir = Path(run_dir).expanduser()
+    info = run_dir / "run.json"
+    if not info.is_file(): raise ValueError(f"run_dir: expected a run folder with run.json, got {str(run_dir)!r}")
+    steps = json.loads(info.read_text())["config"]["optim"]["steps"]
+    done = _finished(run_dir, steps)
+    if not done: raise ValueError(f"run_dir: expected a finished run (a checkpoint at step {steps}), got {str(run_dir)!r}")
+    load_checkpoint(done[-1], weights_only=True)                     # a corrupt checkpoint is never exported
+    if isinstance(store, bool) or not isinstance(store, (str, os.PathLike)):
+        raise ValueError(f"store: expected a folder path, got {type(store).__name__} {store!r}"[:200])
+    root = Path(root or os.getcwd()).resolve()
+    out = Path(store).expanduser() / run_dir.name
+    if out.exists(): shutil.rmtree(out)
+    ck = out / "checkpoints" / done[-1].name
+    ck.mkdir(parents=True)
+    for f in ("weights.safetensors", "state.json"): shutil.copyfile(done[-1] / f, ck / f)
+    if (run_dir / "log.jsonl").is_file(): shutil.copyfile(run_dir / "log.jsonl", out / "log.jsonl")
+    with atomic_path(out / "run.json") as tmp: tmp.write_text(json.dumps(_relative_paths(json.loads(info.read_text()), root), indent=1))
+    return out
