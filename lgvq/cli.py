@@ -39,7 +39,7 @@ def load_tokenizer(path):
         raise ValueError(f"CHECKPOINT: expected a checkpoint folder (runs/NAME/checkpoints/step_XXXXXXX) or an exported "
                          f"tokenizer folder, got {str(p)!r} (no such folder)")
     model = load_vq(p)
-    return model, TrainConfig.from_dict(load_checkpoint(p)["state"]["config"])
+    return model, TrainConfig.from_dict(load_checkpoint(p, weights_only=True)["state"]["config"])
 
 def _cmd_check_data(a):
     cfg = load_config(a.config, a.overrides)
@@ -77,7 +77,7 @@ def _cmd_export(a):
     p = Path(a.checkpoint).expanduser()
     if not (p / "state.json").is_file():
         raise ValueError(f"CHECKPOINT: expected a checkpoint folder of lgvq train (with state.json), got {str(p)!r}")
-    cfg = TrainConfig.from_dict(load_checkpoint(p)["state"]["config"])
+    cfg = TrainConfig.from_dict(load_checkpoint(p, weights_only=True)["state"]["config"])
     out = save_pretrained(load_vq(p), a.dir, cfg)
     print(json.dumps({"out": str(out), "files": sorted(f.name for f in out.iterdir())}))
 
@@ -115,7 +115,7 @@ def _loud_warning(msg: str):
     warnings.warn(msg, UserWarning, stacklevel=3)
 
 def _cmd_eval(a):
-    ck = load_checkpoint(a.checkpoint)
+    ck = load_checkpoint(a.checkpoint, weights_only=True)
     cfg = TrainConfig.from_dict(ck["state"]["config"])
     if a.split == "train":
         _loud_warning(f"evaluating on the TRAINING split of {cfg.data.dataset!r}: the model was trained on these images, so "

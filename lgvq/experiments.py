@@ -224,8 +224,9 @@ def _probe_key(ckpt, **settings) -> str:
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe_steps: int, n_probe: int, n_val: int,
-                 seed: int, run_cache, strict: bool = False, stem: str = "linear"):
-    "(probe head, metrics, (z_val, val captions)) for a frozen model; the head and metrics are reused when cached."
+                 seed: int, run_cache, strict: bool = False, stem: str = "linear", store=None):
+    """(probe head, metrics, (z_val, val captions)) for a frozen model; the head and metrics are reused when cached, or
+    taken from the run store (`lgvq.train.run_store(store)`) when it holds this probe of these very weights."""
     from lgvq.train import run_lock, run_store
     for v, n in ((probe_steps, "probe_steps"), (n_probe, "n_probe"), (n_val, "n_val")): check_int(v, n, min=1)
     if not (Path(ckpt) / "state.json").is_file():
@@ -240,12 +241,16 @@ def cached_probe(model, ckpt, train_ds, val_ds, encoder, cache, guide_cfg, probe
             if not (k == "mtp_logits" and v == "float32") and not (k == "stem" and v == "linear")}
     key = _probe_key(ckpt, probe_steps=probe_steps, n_probe=n_probe, n_val=n_val, seed=seed, metrics=METRICS_VERSION, **same)
     d = Path(run_cache).expanduser() / "probes" / key
-    store = run_store()                                    # a finished probe in the run store is loaded, not trained
+    store = run_store(store)                               # a finished probe in the run store is loaded, not trained
     with run_lock(d.with_name(key + ".lock"), f"the probe {key}"):
-        if not _probe_done(d) and store is not None and _probe_done(store / "probes" / key): d = store / "probes" / key
+        if not _probe_done(d) and store is not None and _probe_done(store / "probes" / key):
+            # only for the weights it was trained on: a run trained here under the same name may differ (another device)
+            theirs = store / Path(ckpt).parent.parent.name / "checkpoints" / Path(ckpt).name
+            if (theirs / "state.json").is_file() and _weights_sha1(theirs) == _weights_sha1(ckpt): d = store / "probes" / key
         return _cached_probe(d, model, train_ds, val_ds, encoder, cache, probe_steps, n_probe, n_val, seed, kw)
 
 def _probe_done(d: Path) -> bool: return (d / "metrics.json").exists() and (d / "head.safetensors").exists()
+def _weights_sha1(ckpt) -> str | None: return json.loads((Path(ckpt) / "state.json").read_text()).get("sha1", {}).get("weights.safetensors")
 
 METRICS_VERSION = 2      # 2: masked-word recall by word class, retrieval by image and by content (cached metrics before: 1)
 
@@ -374,12 +379,12 @@ def write_results(figures: Path, summaries: list[dict], scale: str, wall: float 
     except ValueError: store = None                       # a bad $LGVQ_RUN_STORE: the notebooks said so
     if store is not None:
         runs_in = sum(1 for p in store.iterdir() if (p / "run.json").is_file())
-        probes_in = sum(1 for p in (store / "probes").glob("*") if p.is_dir())
+        probes_in = sum(1 for p in (store / "probes").glob("*") if p.is_dir() and _probe_done(p))
         try: where = store.relative_to(repo_root(figures))
         except ValueError: where = store
         total += (f" Trained runs and probes were loaded from the run store `{where}/` ({runs_in} runs, {probes_in} probes, "
-                  "exported from a run cache by `python -m lgvq.experiments --export-runs`) where it holds them, and trained "
-                  "on this machine otherwise; `make figures RETRAIN=1` trains every one here.")
+                  "exported from a run cache by `python -m lgvq.experiments --export-runs`) where the run cache (runs/cache) "
+                  "lacks them, and trained on this machine otherwise; `make figures RETRAIN=1` trains every one here.")
     lines = ["# Results", "", f"Assembled by `make figures` (scale={scale}) on {stamp}; this run regenerated "
              f"{', '.join(x['name'] for x in summaries) or 'nothing'}" + (f", and kept {len(kept)} section(s) from earlier runs "
              "(the notebooks table below gives each section's scale, steps and seeds)" if kept else "") + ". Each section below "
@@ -488,6 +493,9 @@ def run_all(nbs_dir="nbs/experiments", figures="figures", runs="runs", scale: st
     check_choice(scale, "scale", ("tiny", "smoke", "paper"))
     jobs, seeds = check_int(jobs, "jobs", min=1), check_int(seeds, "seeds", min=0)
     figures, runs = Path(figures).resolve(), Path(runs).resolve()
+    from lgvq.train import STORE_ENV, run_store
+    store = run_store()                      # resolved once: the notebooks run in their own folder, the workers here
+    if os.environ.get(STORE_ENV) is not None: os.environ[STORE_ENV] = str(store) if store is not None else "none"
     figures.mkdir(parents=True, exist_ok=True); runs.mkdir(parents=True, exist_ok=True)
     nbs = experiment_notebooks(nbs_dir)
     nbs = [n for n in nbs if n.stem in set(only)] if only else [n for n in nbs if n.stem not in ON_REQUEST]

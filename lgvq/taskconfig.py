@@ -274,7 +274,7 @@ def load_downstream_config(path, overrides=()) -> DownstreamRunConfig:
 # %% ../nbs/10c_taskconfig.ipynb #28c94b96
 def load_vq(checkpoint) -> nn.Module:
     "A frozen VQ model from a trainer checkpoint folder (`.../checkpoints/step_XXXXXXX`), built from its saved config."
-    ck = load_checkpoint(checkpoint)
+    ck = load_checkpoint(checkpoint, weights_only=True)          # the weights are all a frozen model needs
     cfg = TrainConfig.from_dict(ck["state"]["config"])
     enc = build_text(cfg.text)[0] if needs_text(cfg) else None
     caps = dataset_captions(build_dataset(cfg.data, "train", cfg.run.seed)) if needs_captions(cfg) else None

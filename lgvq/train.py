@@ -377,17 +377,18 @@ STORE_ENV = "LGVQ_RUN_STORE"       # a run store's folder; "none" or "": none
 def run_store(store=None) -> Path | None:
     """The folder of finished runs `train_cached` loads instead of training, or None. `store`: a folder, or "none" / ""
     for none; None: $LGVQ_RUN_STORE (likewise), else `run_store/` of the checkout lgvq is imported from, if it exists."""
-    if store is None: store = os.environ.get(STORE_ENV)
+    name = "store"
+    if store is None: store, name = os.environ.get(STORE_ENV), f"${STORE_ENV}"
     if store is None:
         import lgvq
         p = Path(lgvq.__file__).resolve().parents[1] / "run_store"
         return p if p.is_dir() else None
     if isinstance(store, bool) or not isinstance(store, (str, os.PathLike)):
-        raise ValueError(f"store: expected a folder path, or 'none', got {type(store).__name__} {store!r}"[:200])
+        raise ValueError(f"{name}: expected a folder path, or 'none', got {type(store).__name__} {store!r}"[:200])
     if str(store).strip().lower() in ("", "none"): return None
     p = Path(store).expanduser()
     if not p.is_dir():
-        raise ValueError(f"store: expected an existing folder of finished runs (see export_run; ${STORE_ENV}=none for "
+        raise ValueError(f"{name}: expected an existing folder of finished runs (see export_run; ${STORE_ENV}=none for "
                          f"none), got {str(p)!r}")
     return p.resolve()
 
@@ -476,25 +477,44 @@ def _relative_paths(x, root: Path):
 
 def export_run(run_dir, store, root=None) -> Path:
     """Copy the finished run folder `run_dir` (a run cache's `<name>-<hash>-v<version>`) slim into `store`: its newest
-    checkpoint's weights.safetensors and state.json, its log.jsonl, and its run.json with absolute paths under `root`
-    (default: the current folder) made relative. Returns the copy's folder. Overwrites an earlier copy of the same run."""
-    import shutil
-    from lgvq.core import atomic_path
+    checkpoint's weights.safetensors and state.json, its log.jsonl, and its run.json, with absolute paths under `root`
+    (default: the current folder) made relative in both JSON files. Returns the copy's folder. Replaces an earlier copy
+    of the same run in one rename (a reader never sees half a copy)."""
+    import shutil, tempfile
+    for v, n in ((run_dir, "run_dir"), (store, "store")):
+        if isinstance(v, bool) or not isinstance(v, (str, os.PathLike)):
+            raise ValueError(f"{n}: expected a folder path, got {type(v).__name__} {v!r}"[:200])
+    if root is not None and (isinstance(root, bool) or not isinstance(root, (str, os.PathLike))):
+        raise ValueError(f"root: expected a folder path or None, got {type(root).__name__} {root!r}"[:200])
     run_dir = Path(run_dir).expanduser()
     info = run_dir / "run.json"
     if not info.is_file(): raise ValueError(f"run_dir: expected a run folder with run.json, got {str(run_dir)!r}")
-    steps = json.loads(info.read_text())["config"]["optim"]["steps"]
+    meta = json.loads(info.read_text())
+    steps = meta.get("config", {}).get("optim", {}).get("steps")
+    if not isinstance(steps, int):
+        raise ValueError(f"run_dir: expected a run.json with config.optim.steps (from the trainer), got {str(info)!r}")
     done = _finished(run_dir, steps)
     if not done: raise ValueError(f"run_dir: expected a finished run (a checkpoint at step {steps}), got {str(run_dir)!r}")
     load_checkpoint(done[-1], weights_only=True)                     # a corrupt checkpoint is never exported
-    if isinstance(store, bool) or not isinstance(store, (str, os.PathLike)):
-        raise ValueError(f"store: expected a folder path, got {type(store).__name__} {store!r}"[:200])
     root = Path(root or os.getcwd()).resolve()
-    out = Path(store).expanduser() / run_dir.name
-    if out.exists(): shutil.rmtree(out)
-    ck = out / "checkpoints" / done[-1].name
-    ck.mkdir(parents=True)
-    for f in ("weights.safetensors", "state.json"): shutil.copyfile(done[-1] / f, ck / f)
-    if (run_dir / "log.jsonl").is_file(): shutil.copyfile(run_dir / "log.jsonl", out / "log.jsonl")
-    with atomic_path(out / "run.json") as tmp: tmp.write_text(json.dumps(_relative_paths(json.loads(info.read_text()), root), indent=1))
+    store = Path(store).expanduser()
+    out = store / run_dir.name
+    if out.resolve() == run_dir.resolve():
+        raise ValueError(f"store: expected a folder other than run_dir's own ({str(run_dir.parent)!r}), got {str(store)!r}")
+    store.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}.", dir=store))
+    try:
+        ck = tmp / "checkpoints" / done[-1].name
+        ck.mkdir(parents=True)
+        shutil.copyfile(done[-1] / "weights.safetensors", ck / "weights.safetensors")
+        state = json.loads((done[-1] / "state.json").read_text())   # its checksums cover the other files, not itself
+        (ck / "state.json").write_text(json.dumps(_relative_paths(state, root), indent=1, default=str))
+        if (run_dir / "log.jsonl").is_file(): shutil.copyfile(run_dir / "log.jsonl", tmp / "log.jsonl")
+        (tmp / "run.json").write_text(json.dumps(_relative_paths(meta, root), indent=1))
+        old = store / f".{run_dir.name}.old"
+        if out.exists(): os.replace(out, old)
+        os.replace(tmp, out)
+        if old.exists(): shutil.rmtree(old)
+    finally:
+        if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return out
