@@ -20,6 +20,10 @@ states @ table.T of the guided step's own M masked tokens and its input-gradient
 guided step's ratio while the loss stays a full-vocabulary cross entropy. --compile adds the plain and the guided step
 under torch.compile (optim.compile=true), with the compile time (the first steps) beside them.
 
+One more row runs the default guided model with its transformers run by torch's own layers (nn.TransformerEncoder /
+TransformerDecoder forward) instead of lgvq.losses.encoder_forward / decoder_forward — the same parameters and sums,
+before and after the layer rewrite, side by side.
+
 One more row adds the guide's forward and backward alone (on a detached z_q) to the plain step — where the overhead
 goes — and the notes compare the guide's FLOP rate (torch.utils.flop_counter) with its widest GEMM's alone: how far the
 guided step is from what this machine's GEMMs allow.
@@ -167,6 +171,19 @@ def guide_alone(lg, b):
     return fb, fc.get_total_flops(), (lambda: F.linear(a, w)), 2 * rows * W * 4 * W
 
 
+def torch_layers(step):
+    """`step` with the guide's transformer layers run by torch's own forward (nn.TransformerEncoder/Decoder), as lgvq did
+    before lgvq.losses.encoder_forward/decoder_forward: the same parameters and sums, torch's layout copies."""
+    import lgvq.losses as L
+    fast = L.encoder_forward, L.decoder_forward
+    def run():
+        L.encoder_forward = lambda enc, x: enc(x)
+        L.decoder_forward = lambda dec, t, m, pad=None: dec(t, m, tgt_key_padding_mask=pad)
+        try: step()
+        finally: L.encoder_forward, L.decoder_forward = fast
+    return run
+
+
 def where(device) -> str:
     "'CPU', or the GPU's name: what the step tables were measured on."
     return f"GPU {torch.cuda.get_device_name(device)}" if torch.device(device).type == "cuda" else "CPU"
@@ -273,6 +290,7 @@ def profile_step(lg, b, plain, steps, paper, smoke=False):
 FULL_ROW = "VQ-GAN+LG, the paper's L_mtp over the whole vocabulary (guide.mtp_vocab=full)"
 CAPTIONS_ROW = "VQ-GAN+LG, L_mtp over the captions' token ids (guide.mtp_vocab=captions)"
 BF16_ROW = "VQ-GAN+LG, the whole vocabulary's GEMMs in bf16 (guide.mtp_vocab=full, guide.mtp_logits=bfloat16)"
+TORCH_LAYERS_ROW = "VQ-GAN+LG, the guide's transformers run by torch's own layers (before encoder_forward/decoder_forward)"
 BEFORE_ROW = "VQ-GAN+LG as configured before 2026-12-06: a 128-wide guide, the whole vocabulary (guide.width=128, guide.mtp_vocab=full)"
 
 
@@ -320,6 +338,7 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
     b = collate([ds[i] for i in range(batch)])
     lg = runs["VQ-GAN+LG (cached text)"]
     fns = {name: (lambda tr=tr: tr.train_step(b)) for name, tr in runs.items()}
+    fns[TORCH_LAYERS_ROW] = torch_layers(fns["VQ-GAN+LG (cached text)"])   # the same model, torch's layer forward
     if not smoke:                                      # its discriminator pass needs the discriminator on
         fns["VQ-GAN+LG as originally designed"] = lambda: original_step(lg, b)
     full = runs[BF16_ROW]                              # a head over the whole vocabulary (its bf16 copy aside)
@@ -370,6 +389,10 @@ def _main(tmp, batch, repeats, profile, paper, only_profile, smoke=False, compil
         K = runs[CAPTIONS_ROW].model.guide.mtp.token_embeddings.shape[0]
         notes.append(f"This scale keeps the paper's L_mtp over all {V:,} ids ({r_lg:.2f}x); over the training captions' "
                      f"{K} token ids (guide.mtp_vocab=captions, the CPU configs' default): {times[CAPTIONS_ROW] / base:.2f}x.")
+    notes.append(f"The guide's transformers run by torch's own layers (nn.TransformerEncoder/Decoder forward, the same "
+                 f"parameters and sums with torch's layout copies): {times[TORCH_LAYERS_ROW] / base:.2f}x; by "
+                 f"lgvq.losses.encoder_forward/decoder_forward (the default): {r_lg:.2f}x, "
+                 f"{(times[TORCH_LAYERS_ROW] - times['VQ-GAN+LG (cached text)']) * 1e3:.1f} ms less per step.")
     if BEFORE_ROW in times:
         notes.append(f"As the CPU config was before 2026-12-06 (a 128-wide guide, the whole vocabulary): "
                      f"{times[BEFORE_ROW] / base:.2f}x.")

@@ -19,8 +19,65 @@ from .kernels import nearest_code
 
 # %% auto #0
 __all__ = ['STEMS', 'MASK_SLOTS', 'LOGITS_DTYPES', 'MTP_VOCABS', 'RAS_REDUCTIONS', 'RAS_CODES', 'RAS_UNITS', 'MASK_DRAWS',
-           'VARIANTS', 'VisualTokens', 'gsa_loss', 'MaskedTextPredictor', 'ras_loss', 'CodeProjection', 'LanguageGuide',
-           'caption_token_ids']
+           'VARIANTS', 'encoder_forward', 'decoder_forward', 'VisualTokens', 'gsa_loss', 'MaskedTextPredictor',
+           'ras_loss', 'CodeProjection', 'LanguageGuide', 'caption_token_ids']
+
+# %% ../nbs/04_losses.ipynb #f1c097ee
+def _fast_layer(layer: nn.Module) -> bool:
+    "Can encoder_forward/decoder_forward run this torch layer themselves (pre-LN, batch-first, packed biased attention, no dropout in play)?"
+    attns = [layer.self_attn] + ([layer.multihead_attn] if hasattr(layer, "multihead_attn") else [])
+    drops = [m.p for m in layer.modules() if isinstance(m, nn.Dropout)] + [a.dropout for a in attns]
+    return (layer.norm_first and all(a.batch_first and a._qkv_same_embed_dim and a.in_proj_bias is not None
+                                     and a.bias_k is None and not a.add_zero_attn for a in attns)
+            and (not layer.training or not any(drops)))
+
+def _attend(x: torch.Tensor, mha: nn.MultiheadAttention, memory: torch.Tensor | None = None,
+            key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    "mha(x, x, x) — or mha(x, memory, memory) — batch-first, without torch's layout copies: (B, L, W) -> (B, L, W)."
+    B, L, W = x.shape
+    H, d = mha.num_heads, mha.head_dim
+    if memory is None:                                               # one packed projection, viewed into q, k, v
+        q, k, v = F.linear(x, mha.in_proj_weight, mha.in_proj_bias).view(B, L, 3, H, d).permute(2, 0, 3, 1, 4).unbind(0)
+    else:                                                            # queries from x, keys and values from memory
+        w_q, w_kv = mha.in_proj_weight.split([W, 2 * W])
+        b_q, b_kv = mha.in_proj_bias.split([W, 2 * W])
+        q = F.linear(x, w_q, b_q).view(B, L, H, d).transpose(1, 2)                           # (B, H, L, d)
+        k, v = F.linear(memory, w_kv, b_kv).view(B, -1, 2, H, d).permute(2, 0, 3, 1, 4).unbind(0)
+    keep = None if key_padding_mask is None else ~key_padding_mask[:, None, None, :]        # (B, 1, 1, S): True = attend
+    a = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)                               # (B, H, L, d)
+    return F.linear(a.transpose(1, 2).reshape(B, L, W), mha.out_proj.weight, mha.out_proj.bias)
+
+def _check_stack(stack, name: str, kind) -> int:
+    if not isinstance(stack, kind):
+        raise ValueError(f"{name}: expected a torch.nn.{kind.__name__}, got {type(stack).__name__}")
+    return stack.layers[0].self_attn.embed_dim
+
+def encoder_forward(encoder: nn.TransformerEncoder, x: torch.Tensor) -> torch.Tensor:
+    "encoder(x) for a batch-first encoder, x (B, L, W): lgvq's pre-LN layers in fewer operations, any other layer by torch."
+    W = _check_stack(encoder, "encoder", nn.TransformerEncoder)
+    check_tensor(x, "x", ndim=3, shape=(None, None, W), dtype="floating")
+    for layer in encoder.layers:
+        if not _fast_layer(layer): x = layer(x); continue
+        x = x + _attend(layer.norm1(x), layer.self_attn)
+        x = x + layer.linear2(layer.activation(layer.linear1(layer.norm2(x))))
+    return x if encoder.norm is None else encoder.norm(x)
+
+def decoder_forward(decoder: nn.TransformerDecoder, tgt: torch.Tensor, memory: torch.Tensor,
+                    tgt_key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+    "decoder(tgt, memory, tgt_key_padding_mask=...) for a batch-first decoder: tgt (B, L, W), memory (B, S, W), mask (B, L) bool, True = padding."
+    W = _check_stack(decoder, "decoder", nn.TransformerDecoder)
+    check_tensor(tgt, "tgt", ndim=3, shape=(None, None, W), dtype="floating")
+    B, L, _ = tgt.shape
+    check_tensor(memory, "memory", ndim=3, shape=(B, None, W), dtype="floating")
+    if tgt_key_padding_mask is not None: check_tensor(tgt_key_padding_mask, "tgt_key_padding_mask", shape=(B, L), dtype=torch.bool)
+    x = tgt
+    for layer in decoder.layers:
+        if not _fast_layer(layer): x = layer(x, memory, tgt_key_padding_mask=tgt_key_padding_mask); continue
+        x = x + _attend(layer.norm1(x), layer.self_attn, key_padding_mask=tgt_key_padding_mask)
+        x = x + _attend(layer.norm2(x), layer.multihead_attn, memory)
+        x = x + layer.linear2(layer.activation(layer.linear1(layer.norm3(x))))
+    return x if decoder.norm is None else decoder.norm(x)
+
 
 # %% ../nbs/04_losses.ipynb #3d637d68
 STEMS = ("linear", "conv3x3")   # how each code enters the transformer: alone (paper, released) | with its 8 neighbours
@@ -84,7 +141,8 @@ class VisualTokens(nn.Module):
         B, N, _ = tokens.shape
         x = self._embed(tokens, grid)                                                # (B, N, width)
         x = torch.cat([self.cls.expand(B, 1, -1), x], dim=1) + self._positions(N, grid)
-        return self.proj(self.ln(self.blocks(x)))                                    # (B, 1+N, D_t)
+        x = self.blocks(x) if isinstance(self.blocks, nn.Identity) else encoder_forward(self.blocks, x)
+        return self.proj(self.ln(x))                                                 # (B, 1+N, D_t)
 
 # %% ../nbs/04_losses.ipynb #8280e613
 def _gather(x: torch.Tensor, with_grad: bool) -> tuple[torch.Tensor, int]:
@@ -183,7 +241,7 @@ class MaskedTextPredictor(nn.Module):
 
     def masked_states(self, tokens, valid, masked, memory) -> torch.Tensor:
         "Decoder states at the masked positions: (M, E), M = masked.sum()."
-        h = self.decoder(self.masked_input(tokens, masked), self.memory_proj(memory), tgt_key_padding_mask=~valid)
+        h = decoder_forward(self.decoder, self.masked_input(tokens, masked), self.memory_proj(memory), ~valid)
         return self.out_proj(self.ln(h[masked]))                                               # (M, E)
 
     def logits(self, tokens, valid, masked, memory) -> torch.Tensor:
