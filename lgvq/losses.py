@@ -23,13 +23,16 @@ __all__ = ['STEMS', 'MASK_SLOTS', 'LOGITS_DTYPES', 'MTP_VOCABS', 'RAS_REDUCTIONS
            'ras_loss', 'CodeProjection', 'LanguageGuide', 'caption_token_ids']
 
 # %% ../nbs/04_losses.ipynb #f1c097ee
+_LAYERS = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
+
 def _fast_layer(layer: nn.Module) -> bool:
-    "Can encoder_forward/decoder_forward run this torch layer themselves (pre-LN, batch-first, packed biased attention, no dropout in play)?"
+    "Can encoder_forward/decoder_forward run this layer themselves? torch's own class, pre-LN, batch-first, packed biased attention, no hooks, no dropout in play."
+    if type(layer) not in _LAYERS or not layer.norm_first: return False
     attns = [layer.self_attn] + ([layer.multihead_attn] if hasattr(layer, "multihead_attn") else [])
-    drops = [m.p for m in layer.modules() if isinstance(m, nn.Dropout)] + [a.dropout for a in attns]
-    return (layer.norm_first and all(a.batch_first and a._qkv_same_embed_dim and a.in_proj_bias is not None
-                                     and a.bias_k is None and not a.add_zero_attn for a in attns)
-            and (not layer.training or not any(drops)))
+    if any(m._forward_hooks or m._forward_pre_hooks for m in [layer, *attns]): return False
+    if any(isinstance(m, nn.Dropout) and m.training and m.p > 0 for m in layer.modules()): return False
+    return all(a.batch_first and a._qkv_same_embed_dim and a.in_proj_bias is not None and a.bias_k is None
+               and a.bias_v is None and not a.add_zero_attn and not (a.training and a.dropout > 0) for a in attns)
 
 def _attend(x: torch.Tensor, mha: nn.MultiheadAttention, memory: torch.Tensor | None = None,
             key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -47,14 +50,25 @@ def _attend(x: torch.Tensor, mha: nn.MultiheadAttention, memory: torch.Tensor | 
     a = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)                               # (B, H, L, d)
     return F.linear(a.transpose(1, 2).reshape(B, L, W), mha.out_proj.weight, mha.out_proj.bias)
 
-def _check_stack(stack, name: str, kind) -> int:
+def _check_stack(stack, name: str, kind, layer_kind) -> int:
+    "The width of a batch-first torch encoder/decoder stack of torch layers; ValueError naming `name` otherwise."
     if not isinstance(stack, kind):
         raise ValueError(f"{name}: expected a torch.nn.{kind.__name__}, got {type(stack).__name__}")
+    if len(stack.layers) == 0: raise ValueError(f"{name}: expected at least one layer, got none")
+    bad = [type(l).__name__ for l in stack.layers if not isinstance(l, layer_kind)]
+    if bad: raise ValueError(f"{name}: expected torch.nn.{layer_kind.__name__} layers, got {bad[0]}")
+    if not all(l.self_attn.batch_first for l in stack.layers):
+        raise ValueError(f"{name}: expected batch_first=True layers ((B, L, W) inputs), got batch_first=False")
     return stack.layers[0].self_attn.embed_dim
+
+def _check_dense(x, name: str):
+    if isinstance(x, torch.Tensor) and x.is_nested:
+        raise ValueError(f"{name}: expected a dense (B, L, W) tensor, got a nested tensor")
 
 def encoder_forward(encoder: nn.TransformerEncoder, x: torch.Tensor) -> torch.Tensor:
     "encoder(x) for a batch-first encoder, x (B, L, W): lgvq's pre-LN layers in fewer operations, any other layer by torch."
-    W = _check_stack(encoder, "encoder", nn.TransformerEncoder)
+    W = _check_stack(encoder, "encoder", nn.TransformerEncoder, nn.TransformerEncoderLayer)
+    _check_dense(x, "x")
     check_tensor(x, "x", ndim=3, shape=(None, None, W), dtype="floating")
     for layer in encoder.layers:
         if not _fast_layer(layer): x = layer(x); continue
@@ -65,7 +79,8 @@ def encoder_forward(encoder: nn.TransformerEncoder, x: torch.Tensor) -> torch.Te
 def decoder_forward(decoder: nn.TransformerDecoder, tgt: torch.Tensor, memory: torch.Tensor,
                     tgt_key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
     "decoder(tgt, memory, tgt_key_padding_mask=...) for a batch-first decoder: tgt (B, L, W), memory (B, S, W), mask (B, L) bool, True = padding."
-    W = _check_stack(decoder, "decoder", nn.TransformerDecoder)
+    W = _check_stack(decoder, "decoder", nn.TransformerDecoder, nn.TransformerDecoderLayer)
+    for t, n in ((tgt, "tgt"), (memory, "memory")): _check_dense(t, n)
     check_tensor(tgt, "tgt", ndim=3, shape=(None, None, W), dtype="floating")
     B, L, _ = tgt.shape
     check_tensor(memory, "memory", ndim=3, shape=(B, None, W), dtype="floating")
