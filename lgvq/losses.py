@@ -65,11 +65,18 @@ def _check_dense(x, name: str):
     if isinstance(x, torch.Tensor) and x.is_nested:
         raise ValueError(f"{name}: expected a dense (B, L, W) tensor, got a nested tensor")
 
+def _check_dtype(x: torch.Tensor, name: str, stack: nn.Module):
+    "Outside autocast, x must have the layers' dtype (torch would fail deep inside a GEMM)."
+    want = stack.layers[0].self_attn.in_proj_weight.dtype
+    if x.dtype != want and not torch.is_autocast_enabled(x.device.type):
+        raise ValueError(f"{name}: expected {want} (the layers' parameters; or run under autocast), got {x.dtype}")
+
 def encoder_forward(encoder: nn.TransformerEncoder, x: torch.Tensor) -> torch.Tensor:
     "encoder(x) for a batch-first encoder, x (B, L, W): lgvq's pre-LN layers in fewer operations, any other layer by torch."
     W = _check_stack(encoder, "encoder", nn.TransformerEncoder, nn.TransformerEncoderLayer)
     _check_dense(x, "x")
     check_tensor(x, "x", ndim=3, shape=(None, None, W), dtype="floating")
+    _check_dtype(x, "x", encoder)
     for layer in encoder.layers:
         if not _fast_layer(layer): x = layer(x); continue
         x = x + _attend(layer.norm1(x), layer.self_attn)
@@ -84,6 +91,7 @@ def decoder_forward(decoder: nn.TransformerDecoder, tgt: torch.Tensor, memory: t
     check_tensor(tgt, "tgt", ndim=3, shape=(None, None, W), dtype="floating")
     B, L, _ = tgt.shape
     check_tensor(memory, "memory", ndim=3, shape=(B, None, W), dtype="floating")
+    for t, n in ((tgt, "tgt"), (memory, "memory")): _check_dtype(t, n, decoder)
     if tgt_key_padding_mask is not None: check_tensor(tgt_key_padding_mask, "tgt_key_padding_mask", shape=(B, L), dtype=torch.bool)
     x = tgt
     for layer in decoder.layers:
